@@ -1,0 +1,3 @@
+//! Implementations of the ports on real services (and in memory, for unit tests).
+
+pub mod db_auth;

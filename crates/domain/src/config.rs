@@ -1,0 +1,243 @@
+//! Configuration read from environment variables, exactly as Lambda passes them.
+//!
+//! Names of tables, buckets and the database have no defaults: a function that starts
+//! without one fails at init with a message naming the variable, instead of talking to
+//! a table nobody meant.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("missing environment variable {name}: {hint}")]
+    Missing { name: String, hint: &'static str },
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: String, reason: String },
+}
+
+/// Where settings come from: the process environment in Lambda, a map in tests.
+pub trait Source {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProcessEnv;
+
+impl Source for ProcessEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+impl Source for HashMap<String, String> {
+    fn get(&self, name: &str) -> Option<String> {
+        HashMap::get(self, name).cloned()
+    }
+}
+
+impl Source for [(&str, &str)] {
+    fn get(&self, name: &str) -> Option<String> {
+        self.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_string())
+    }
+}
+
+/// A variable that must be set and non-empty.
+pub fn required(src: &(impl Source + ?Sized), name: &str, hint: &'static str) -> Result<String, ConfigError> {
+    match src.get(name) {
+        Some(v) if !v.trim().is_empty() => Ok(v.trim().to_string()),
+        _ => Err(ConfigError::Missing {
+            name: name.to_string(),
+            hint,
+        }),
+    }
+}
+
+/// A variable with a documented default (limits and tuning, never names of resources).
+pub fn parsed_or<T>(src: &(impl Source + ?Sized), name: &str, default: T) -> Result<T, ConfigError>
+where
+    T: FromStr,
+    T::Err: std::fmt::Display,
+{
+    match src.get(name) {
+        Some(v) if !v.trim().is_empty() => v.trim().parse().map_err(|e: T::Err| ConfigError::Invalid {
+            name: name.to_string(),
+            reason: format!("{v:?}: {e}"),
+        }),
+        _ => Ok(default),
+    }
+}
+
+pub const UPLOAD_RECORDS_TABLE: &str = "UPLOAD_RECORDS_TABLE";
+pub const UPLOAD_BUCKET: &str = "UPLOAD_BUCKET";
+pub const PRODUCT_REVIEWS_TABLE: &str = "PRODUCT_REVIEWS_TABLE";
+pub const WARRANTY_TABLE: &str = "WARRANTY_TABLE";
+pub const CUSTOMER_PROFILE_TABLE: &str = "CUSTOMER_PROFILE_TABLE";
+pub const MAX_UPLOAD_BYTES: &str = "MAX_UPLOAD_BYTES";
+pub const RECORD_TTL_DAYS: &str = "RECORD_TTL_DAYS";
+
+/// 100 MB, the contract's default object size limit.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 100 * 1024 * 1024;
+/// UploadRecords items expire this many days after their upload.
+pub const DEFAULT_RECORD_TTL_DAYS: i64 = 30;
+
+/// How the functions reach PostgreSQL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseConfig {
+    /// `DATABASE_URL` (local stack, or a URL with a password from the environment).
+    Url(String),
+    /// RDS IAM authentication over TLS: a short-lived token replaces the password.
+    Iam {
+        host: String,
+        port: u16,
+        dbname: String,
+        user: String,
+        region: String,
+        ca_bundle: Option<String>,
+    },
+    /// A Secrets Manager secret holding `username`/`password` (and optionally host, port, dbname).
+    Secret {
+        secret_id: String,
+        host: String,
+        port: u16,
+        dbname: String,
+        ca_bundle: Option<String>,
+    },
+}
+
+impl DatabaseConfig {
+    /// `DB_AUTH_MODE` selects `url` (default when `DATABASE_URL` is set), `iam` or `secret`.
+    pub fn from_source(src: &(impl Source + ?Sized)) -> Result<Self, ConfigError> {
+        let mode = src.get("DB_AUTH_MODE").map(|m| m.trim().to_ascii_lowercase());
+        match mode.as_deref() {
+            None | Some("") | Some("url") => Ok(DatabaseConfig::Url(required(
+                src,
+                "DATABASE_URL",
+                "set DATABASE_URL (postgres://user:pass@host:port/db) or DB_AUTH_MODE=iam|secret",
+            )?)),
+            Some("iam") => Ok(DatabaseConfig::Iam {
+                host: required(src, "DB_HOST", "the RDS endpoint host name")?,
+                port: parsed_or(src, "DB_PORT", 5432)?,
+                dbname: required(src, "DB_NAME", "the database name")?,
+                user: required(src, "DB_USER", "a database user granted rds_iam")?,
+                region: required(src, "AWS_REGION", "Lambda sets it; set it locally")?,
+                ca_bundle: src.get("DB_CA_BUNDLE").filter(|s| !s.is_empty()),
+            }),
+            Some("secret") => Ok(DatabaseConfig::Secret {
+                secret_id: required(
+                    src,
+                    "DB_SECRET_ARN",
+                    "the Secrets Manager secret with username/password",
+                )?,
+                host: required(src, "DB_HOST", "the database host name")?,
+                port: parsed_or(src, "DB_PORT", 5432)?,
+                dbname: required(src, "DB_NAME", "the database name")?,
+                ca_bundle: src.get("DB_CA_BUNDLE").filter(|s| !s.is_empty()),
+            }),
+            Some(other) => Err(ConfigError::Invalid {
+                name: "DB_AUTH_MODE".into(),
+                reason: format!("{other:?} is not one of url, iam, secret"),
+            }),
+        }
+    }
+}
+
+/// Settings shared by the three pipeline functions.
+#[derive(Debug, Clone)]
+pub struct PipelineConfig {
+    pub upload_records_table: String,
+    /// Bucket that holds `uploads/` and receives `reports/`.
+    pub upload_bucket: String,
+    pub max_upload_bytes: u64,
+    pub record_ttl_days: i64,
+    pub database: DatabaseConfig,
+}
+
+impl PipelineConfig {
+    pub fn from_source(src: &(impl Source + ?Sized)) -> Result<Self, ConfigError> {
+        Ok(PipelineConfig {
+            upload_records_table: required(
+                src,
+                UPLOAD_RECORDS_TABLE,
+                "the UploadRecords DynamoDB table name",
+            )?,
+            upload_bucket: required(src, UPLOAD_BUCKET, "the bucket holding uploads/ and reports/")?,
+            max_upload_bytes: parsed_or(src, MAX_UPLOAD_BYTES, DEFAULT_MAX_UPLOAD_BYTES)?,
+            record_ttl_days: parsed_or(src, RECORD_TTL_DAYS, DEFAULT_RECORD_TTL_DAYS)?,
+            database: DatabaseConfig::from_source(src)?,
+        })
+    }
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_source(&ProcessEnv)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_table_name_is_named_in_the_error() {
+        let env: &[(&str, &str)] = &[("UPLOAD_BUCKET", "b"), ("DATABASE_URL", "postgres://x")];
+        let err = PipelineConfig::from_source(env).err();
+        match err {
+            Some(ConfigError::Missing { name, .. }) => assert_eq!(name, "UPLOAD_RECORDS_TABLE"),
+            other => panic!("expected a missing-variable error, got {other:?}"),
+        }
+        let msg = PipelineConfig::from_source(env)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(msg.contains("UPLOAD_RECORDS_TABLE"), "{msg}");
+    }
+
+    #[test]
+    fn empty_values_count_as_missing() {
+        let env: &[(&str, &str)] = &[
+            ("UPLOAD_RECORDS_TABLE", "t"),
+            ("UPLOAD_BUCKET", "  "),
+            ("DATABASE_URL", "postgres://x"),
+        ];
+        assert!(matches!(
+            PipelineConfig::from_source(env),
+            Err(ConfigError::Missing { name, .. }) if name == "UPLOAD_BUCKET"
+        ));
+    }
+
+    #[test]
+    fn limits_have_defaults_and_reject_garbage() {
+        let mut env: Vec<(&str, &str)> = vec![
+            ("UPLOAD_RECORDS_TABLE", "t"),
+            ("UPLOAD_BUCKET", "b"),
+            ("DATABASE_URL", "postgres://x"),
+        ];
+        let cfg = PipelineConfig::from_source(env.as_slice()).ok();
+        assert_eq!(cfg.map(|c| c.max_upload_bytes), Some(DEFAULT_MAX_UPLOAD_BYTES));
+        env.push(("MAX_UPLOAD_BYTES", "lots"));
+        assert!(matches!(
+            PipelineConfig::from_source(env.as_slice()),
+            Err(ConfigError::Invalid { name, .. }) if name == "MAX_UPLOAD_BYTES"
+        ));
+    }
+
+    #[test]
+    fn iam_mode_needs_host_and_user() {
+        let env: &[(&str, &str)] = &[
+            ("DB_AUTH_MODE", "iam"),
+            ("DB_NAME", "catalog"),
+            ("AWS_REGION", "eu-west-1"),
+        ];
+        assert!(matches!(
+            DatabaseConfig::from_source(env),
+            Err(ConfigError::Missing { name, .. }) if name == "DB_HOST"
+        ));
+        let env: &[(&str, &str)] = &[("DB_AUTH_MODE", "carrier-pigeon")];
+        assert!(matches!(
+            DatabaseConfig::from_source(env),
+            Err(ConfigError::Invalid { .. })
+        ));
+    }
+}

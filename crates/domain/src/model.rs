@@ -1,0 +1,108 @@
+//! The items and rows the pipeline passes between functions.
+
+use crate::codes::ErrorCode;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// `UploadRecords.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordStatus {
+    PendingValidation,
+    Validated,
+    Error,
+}
+
+impl RecordStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordStatus::PendingValidation => "pending_validation",
+            RecordStatus::Validated => "validated",
+            RecordStatus::Error => "error",
+        }
+    }
+}
+
+/// One problem with one row (or, at row 0, with the file). `column` is the normalised
+/// header name, empty for `MALFORMED_ROW`, `INVALID_ENCODING` and file-level errors other
+/// than `MISSING_COLUMNS` (where it lists the missing columns).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowError {
+    pub error_type: ErrorCode,
+    pub message: String,
+    #[serde(default)]
+    pub column: String,
+}
+
+impl RowError {
+    pub fn new(error_type: ErrorCode, column: impl Into<String>, message: impl Into<String>) -> Self {
+        RowError {
+            error_type,
+            message: message.into(),
+            column: column.into(),
+        }
+    }
+}
+
+/// The raw cells of a row, keyed by normalised header name (trimmed, lower case).
+pub type ProductData = BTreeMap<String, String>;
+
+/// An item of the `UploadRecords` table, as written by the parser and read back from
+/// the table's stream (`NewImage`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadRecord {
+    pub upload_id: String,
+    pub record_id: String,
+    pub vendor_id: String,
+    pub file_name: String,
+    /// 1-based data row; the header is not counted.
+    pub row_number: u64,
+    pub product_data: ProductData,
+    pub status: RecordStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_type: Option<ErrorCode>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub error_reason: Vec<RowError>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Epoch seconds after which DynamoDB may expire the item.
+    pub ttl: i64,
+}
+
+/// `record_id` of a data row: `REC_000042`, wider past a million rows.
+pub fn record_id(row_number: u64) -> String {
+    format!("REC_{row_number:06}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_ids_are_zero_padded_and_grow_when_needed() {
+        assert_eq!(record_id(1), "REC_000001");
+        assert_eq!(record_id(999_999), "REC_999999");
+        assert_eq!(record_id(1_000_000), "REC_1000000");
+    }
+
+    #[test]
+    fn an_item_round_trips_through_serde_dynamo() {
+        let rec = UploadRecord {
+            upload_id: "UPLOAD_1".into(),
+            record_id: record_id(3),
+            vendor_id: "VEND001".into(),
+            file_name: "p.csv".into(),
+            row_number: 3,
+            product_data: [("sku".to_string(), "A-1".to_string())].into_iter().collect(),
+            status: RecordStatus::Error,
+            error_type: Some(ErrorCode::InvalidSku),
+            error_reason: vec![RowError::new(ErrorCode::InvalidSku, "sku", "bad")],
+            created_at: "2026-01-01T00:00:00Z".into(),
+            updated_at: "2026-01-01T00:00:00Z".into(),
+            ttl: 1,
+        };
+        let item: serde_dynamo::Item = serde_dynamo::to_item(&rec).expect("serialize");
+        let back: UploadRecord = serde_dynamo::from_item(item).expect("deserialize");
+        assert_eq!(back, rec);
+    }
+}

@@ -1,0 +1,1 @@
+//! Types, ports and adapters of the agent tools (AgentCore Gateway Lambda targets).
