@@ -6,10 +6,17 @@ pub mod adapters;
 pub mod clients;
 pub mod codes;
 pub mod config;
+pub mod csv_input;
 pub mod error;
+pub mod finalise;
+pub mod migrations;
 pub mod model;
+pub mod ports;
+pub mod report;
 pub mod telemetry;
 pub mod tools;
+pub mod upload;
+pub mod validation;
 
 pub use codes::ErrorCode;
 pub use error::PortError;

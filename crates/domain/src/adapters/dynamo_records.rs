@@ -1,0 +1,186 @@
+//! `UploadRecords` on DynamoDB: BatchWriteItem in chunks of 25 with several chunks in
+//! flight, unprocessed items retried with exponential backoff and full jitter.
+
+use crate::error::{from_sdk, PortError};
+use crate::model::UploadRecord;
+use crate::ports::RecordStore;
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, WriteRequest};
+use futures::{StreamExt, TryStreamExt};
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+/// DynamoDB's BatchWriteItem limit.
+pub const BATCH_WRITE_LIMIT: usize = 25;
+/// DynamoDB's BatchGetItem limit.
+pub const BATCH_GET_LIMIT: usize = 100;
+/// How many BatchWriteItem calls one invocation keeps in flight.
+pub const DEFAULT_CONCURRENCY: usize = 4;
+/// Attempts for one chunk before the invocation gives up (and is retried as a whole).
+const MAX_ATTEMPTS: u32 = 8;
+
+#[derive(Clone)]
+pub struct DynamoRecords {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+    concurrency: usize,
+}
+
+impl DynamoRecords {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        DynamoRecords {
+            client,
+            table: table.into(),
+            concurrency: DEFAULT_CONCURRENCY,
+        }
+    }
+
+    /// Chunks in flight at once (1 = strictly sequential).
+    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
+    }
+
+    async fn write_chunk(&self, mut pending: Vec<WriteRequest>) -> Result<(), PortError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, pending.clone())
+                .send()
+                .await;
+            match result {
+                Ok(out) => {
+                    let left = out
+                        .unprocessed_items
+                        .and_then(|mut m| m.remove(&self.table))
+                        .unwrap_or_default();
+                    if left.is_empty() {
+                        return Ok(());
+                    }
+                    if attempt >= MAX_ATTEMPTS {
+                        return Err(PortError::unavailable(
+                            "DynamoDB",
+                            format!("{} items still unprocessed after {attempt} attempts", left.len()),
+                        ));
+                    }
+                    pending = left;
+                }
+                Err(e) => {
+                    let err = from_sdk("DynamoDB", e);
+                    if !err.is_transient() || attempt >= MAX_ATTEMPTS {
+                        return Err(err);
+                    }
+                }
+            }
+            tokio::time::sleep(backoff(attempt)).await;
+        }
+    }
+}
+
+/// Full jitter: a random wait in [0, min(cap, base·2^attempt)).
+pub fn backoff(attempt: u32) -> Duration {
+    let cap_ms = 2_000u64;
+    let exp = 50u64.saturating_mul(1u64 << attempt.min(10));
+    let ceiling = exp.min(cap_ms).max(1);
+    Duration::from_millis(rand::random::<u64>() % ceiling)
+}
+
+fn to_item(record: &UploadRecord) -> Result<HashMap<String, AttributeValue>, PortError> {
+    serde_dynamo::to_item(record).map_err(|e| PortError::rejected("DynamoDB", format!("cannot encode item: {e}")))
+}
+
+#[async_trait]
+impl RecordStore for DynamoRecords {
+    async fn put_all(&self, records: &[UploadRecord]) -> Result<(), PortError> {
+        let mut chunks = Vec::new();
+        for chunk in records.chunks(BATCH_WRITE_LIMIT) {
+            let mut requests = Vec::with_capacity(chunk.len());
+            for record in chunk {
+                let put = PutRequest::builder()
+                    .set_item(Some(to_item(record)?))
+                    .build()
+                    .map_err(|e| PortError::rejected("DynamoDB", e))?;
+                requests.push(WriteRequest::builder().put_request(put).build());
+            }
+            chunks.push(requests);
+        }
+        futures::stream::iter(chunks.into_iter().map(|c| self.write_chunk(c)))
+            .buffer_unordered(self.concurrency)
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(())
+    }
+
+    async fn existing(&self, upload_id: &str, record_ids: &[String]) -> Result<HashSet<String>, PortError> {
+        let mut found = HashSet::new();
+        for chunk in record_ids.chunks(BATCH_GET_LIMIT) {
+            let keys: Vec<HashMap<String, AttributeValue>> = chunk
+                .iter()
+                .map(|id| {
+                    HashMap::from([
+                        ("upload_id".to_string(), AttributeValue::S(upload_id.to_string())),
+                        ("record_id".to_string(), AttributeValue::S(id.clone())),
+                    ])
+                })
+                .collect();
+            let mut pending = KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .projection_expression("record_id")
+                .consistent_read(true)
+                .build()
+                .map_err(|e| PortError::rejected("DynamoDB", e))?;
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                let out = match self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, pending.clone())
+                    .send()
+                    .await
+                {
+                    Ok(out) => out,
+                    Err(e) => {
+                        let err = from_sdk("DynamoDB", e);
+                        if !err.is_transient() || attempt >= MAX_ATTEMPTS {
+                            return Err(err);
+                        }
+                        tokio::time::sleep(backoff(attempt)).await;
+                        continue;
+                    }
+                };
+                for item in out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
+                    if let Some(AttributeValue::S(id)) = item.get("record_id") {
+                        found.insert(id.clone());
+                    }
+                }
+                match out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
+                    Some(left) if !left.keys().is_empty() => {
+                        if attempt >= MAX_ATTEMPTS {
+                            return Err(PortError::unavailable("DynamoDB", "unprocessed keys after retries"));
+                        }
+                        pending = left;
+                        tokio::time::sleep(backoff(attempt)).await;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        Ok(found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_stays_under_its_cap() {
+        for attempt in 0..20 {
+            assert!(backoff(attempt) < Duration::from_millis(2_000));
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! Ending an upload. Whoever records the last row (the validator for a valid row, the
+//! error processor for an error row, the parser when every row was decided before it
+//! finished) calls `finalise`; it is idempotent and safe to race.
+//!
+//! An upload with errors becomes final only after its report is in S3, so a final
+//! status always comes with `error_file_s3_key`. The report is rendered from
+//! `validation_errors` in a fixed order, so two racing finalisers write the same bytes.
+
+use crate::error::PortError;
+use crate::ports::{ObjectStore, UploadLedger};
+use crate::report;
+use crate::upload::{report_key, UploadStatus};
+
+/// Returns the final status if this call (or an earlier one) ended the upload.
+pub async fn finalise(
+    ledger: &(impl UploadLedger + ?Sized),
+    objects: &(impl ObjectStore + ?Sized),
+    bucket: &str,
+    upload_id: &str,
+) -> Result<Option<UploadStatus>, PortError> {
+    let Some(state) = ledger.state(upload_id).await? else {
+        return Ok(None);
+    };
+    if state.status != UploadStatus::Processing {
+        return Ok(Some(state.status));
+    }
+    if state.valid_records + state.error_records != state.total_records {
+        return Ok(None);
+    }
+    let status = UploadStatus::final_for(state.valid_records, state.error_records);
+    let key = if state.error_records > 0 {
+        let lines = ledger.report_lines(upload_id).await?;
+        let body = report::render(&state.columns, &lines)
+            .map_err(|e| PortError::rejected("report", format!("cannot render the report: {e}")))?;
+        let key = report_key(&state.vendor_id, upload_id);
+        objects.put(bucket, &key, body, "text/csv; charset=utf-8").await?;
+        Some(key)
+    } else {
+        None
+    };
+    ledger.finish(upload_id, status, key.as_deref()).await?;
+    tracing::info!(upload_id, status = status.as_str(), "upload final");
+    Ok(Some(status))
+}

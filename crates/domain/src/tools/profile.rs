@@ -1,0 +1,400 @@
+//! Customer profiles (`CustomerProfile` table, `customer_id` S hash, `email-index` GSI).
+//!
+//! What leaves through a tool: everything but `date_of_birth` (personal data the agent
+//! needs for nothing; only the birth year could be derived, and is not). Money
+//! (`lifetime_value`) is a `rust_decimal::Decimal`, read from the item's number text
+//! exactly, and emitted as a JSON string (`"1234.56"`): a JSON number would go through
+//! `f64` in `serde_json::Value`.
+
+use crate::error::{from_sdk, PortError};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize, Serializer};
+use std::collections::HashMap;
+use std::str::FromStr;
+
+pub const GET_CUSTOMER_PROFILE: &str = "get_customer_profile";
+pub const UPDATE_CUSTOMER_PROFILE: &str = "update_customer_profile";
+pub const EMAIL_INDEX: &str = "email-index";
+
+pub const MAX_NOTES_CHARS: usize = 1000;
+pub const MAX_ADDRESS_FIELD_CHARS: usize = 200;
+pub const MAX_ZIP_CHARS: usize = 20;
+pub const MAX_EMAIL_CHARS: usize = 254;
+
+/// `CUST` followed by at least three digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CustomerId(String);
+
+impl CustomerId {
+    pub fn parse(s: &str) -> Result<CustomerId, String> {
+        let digits = s.strip_prefix("CUST").unwrap_or("");
+        if digits.len() >= 3 && digits.len() <= 20 && digits.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(CustomerId(s.to_string()))
+        } else {
+            Err(format!("{s:?} does not match ^CUST\\d{{3,}}$ (e.g. CUST001)"))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An e-mail address, lower-cased: the table stores them lower-cased, so comparing
+/// lower-cased text is the case-insensitive comparison.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(s: &str) -> Result<Email, String> {
+        let t = s.trim().to_lowercase();
+        let shape_ok = match t.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && !domain.is_empty()
+                    && !domain.contains('@')
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+            }
+            None => false,
+        };
+        if !shape_ok || t.len() > MAX_EMAIL_CHARS || t.chars().any(char::is_whitespace) {
+            return Err(format!("{s:?} is not an e-mail address"));
+        }
+        Ok(Email(t))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Address {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub street: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommunicationPreferences {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sms: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CustomerProfile {
+    pub customer_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<Address>,
+    /// Read (the item has it) but never written out.
+    #[serde(default, skip_serializing)]
+    pub date_of_birth: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub communication_preferences: Option<CommunicationPreferences>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support_cases_count: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_purchases: Option<i64>,
+    /// Filled from the item's number text by [`profile_from_item`], never via `f64`.
+    #[serde(skip_deserializing, serialize_with = "money_as_string", skip_serializing_if = "Option::is_none")]
+    pub lifetime_value: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
+fn money_as_string<S: Serializer>(v: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(d) => s.serialize_str(&d.to_string()),
+        None => s.serialize_none(),
+    }
+}
+
+impl CustomerProfile {
+    /// `first_name last_name`, the name the warranty owner check compares.
+    pub fn full_name(&self) -> String {
+        format!(
+            "{} {}",
+            self.first_name.as_deref().unwrap_or(""),
+            self.last_name.as_deref().unwrap_or("")
+        )
+    }
+
+    pub fn to_json(&self) -> Result<serde_json::Value, PortError> {
+        serde_json::to_value(self).map_err(|e| PortError::rejected("profile serializer", e))
+    }
+}
+
+/// Lower-cased, runs of whitespace folded to one space, trimmed.
+pub fn normalize_name(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
+/// Reads an item through serde, except `lifetime_value`, read from its exact text.
+pub fn profile_from_item(item: HashMap<String, AttributeValue>) -> Result<CustomerProfile, PortError> {
+    let money = match item.get("lifetime_value") {
+        Some(AttributeValue::N(n)) | Some(AttributeValue::S(n)) => Some(
+            Decimal::from_str(n)
+                .or_else(|_| Decimal::from_scientific(n))
+                .map_err(|e| PortError::rejected("DynamoDB", format!("lifetime_value {n:?} is not a decimal: {e}")))?,
+        ),
+        _ => None,
+    };
+    let mut p: CustomerProfile = serde_dynamo::from_item(item)
+        .map_err(|e| PortError::rejected("DynamoDB", format!("a CustomerProfile item does not read as a profile: {e}")))?;
+    p.lifetime_value = money;
+    Ok(p)
+}
+
+/// The fields `update_customer_profile` may set; `None` leaves a field as it is.
+/// `address` and `communication_preferences` replace the stored map as a whole.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfileUpdate {
+    pub phone: Option<String>,
+    pub address: Option<Address>,
+    pub communication_preferences: Option<CommunicationPreferences>,
+    pub notes: Option<String>,
+}
+
+impl ProfileUpdate {
+    pub fn is_empty(&self) -> bool {
+        self.phone.is_none() && self.address.is_none() && self.communication_preferences.is_none() && self.notes.is_none()
+    }
+}
+
+#[async_trait]
+pub trait ProfilesByEmail: Send + Sync {
+    /// Every profile whose (lower-cased) e-mail is this one; normally zero or one.
+    async fn profiles_by_email(&self, email: &Email) -> Result<Vec<CustomerProfile>, PortError>;
+}
+
+#[async_trait]
+pub trait ProfileStore: ProfilesByEmail {
+    async fn profile(&self, id: &CustomerId) -> Result<Option<CustomerProfile>, PortError>;
+    /// Updates an existing profile and returns it as stored; `None` when there is no
+    /// profile with that id (the write never creates one).
+    async fn update_profile(&self, id: &CustomerId, update: &ProfileUpdate) -> Result<Option<CustomerProfile>, PortError>;
+}
+
+/// The CustomerProfile table on DynamoDB.
+#[derive(Clone)]
+pub struct DynamoProfiles {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoProfiles {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        DynamoProfiles {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+fn to_av<T: Serialize>(v: &T) -> Result<AttributeValue, PortError> {
+    serde_dynamo::to_attribute_value(v).map_err(|e| PortError::rejected("DynamoDB", e))
+}
+
+#[async_trait]
+impl ProfilesByEmail for DynamoProfiles {
+    async fn profiles_by_email(&self, email: &Email) -> Result<Vec<CustomerProfile>, PortError> {
+        let mut profiles = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(EMAIL_INDEX)
+                .key_condition_expression("email = :e")
+                .expression_attribute_values(":e", AttributeValue::S(email.as_str().to_string()))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| from_sdk("DynamoDB", e))?;
+            for item in out.items.unwrap_or_default() {
+                profiles.push(profile_from_item(item)?);
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(profiles),
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl ProfileStore for DynamoProfiles {
+    async fn profile(&self, id: &CustomerId) -> Result<Option<CustomerProfile>, PortError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("customer_id", AttributeValue::S(id.as_str().to_string()))
+            .send()
+            .await
+            .map_err(|e| from_sdk("DynamoDB", e))?;
+        out.item.map(profile_from_item).transpose()
+    }
+
+    async fn update_profile(&self, id: &CustomerId, update: &ProfileUpdate) -> Result<Option<CustomerProfile>, PortError> {
+        let mut sets = Vec::new();
+        let mut names = HashMap::new();
+        let mut values = HashMap::new();
+        let mut set = |field: &str, value: AttributeValue| {
+            sets.push(format!("#{field} = :{field}"));
+            names.insert(format!("#{field}"), field.to_string());
+            values.insert(format!(":{field}"), value);
+        };
+        if let Some(p) = &update.phone {
+            set("phone", AttributeValue::S(p.clone()));
+        }
+        if let Some(a) = &update.address {
+            set("address", to_av(a)?);
+        }
+        if let Some(c) = &update.communication_preferences {
+            set("communication_preferences", to_av(c)?);
+        }
+        if let Some(n) = &update.notes {
+            set("notes", AttributeValue::S(n.clone()));
+        }
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("customer_id", AttributeValue::S(id.as_str().to_string()))
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .condition_expression("attribute_exists(customer_id)")
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => out.attributes.map(profile_from_item).transpose(),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(None),
+            Err(e) => Err(from_sdk("DynamoDB", e)),
+        }
+    }
+}
+
+/// Profiles in memory, for unit tests.
+#[derive(Default)]
+pub struct InMemoryProfiles {
+    pub profiles: std::sync::Mutex<Vec<CustomerProfile>>,
+}
+
+impl InMemoryProfiles {
+    pub fn new(profiles: Vec<CustomerProfile>) -> Self {
+        InMemoryProfiles {
+            profiles: std::sync::Mutex::new(profiles),
+        }
+    }
+
+    fn all(&self) -> Vec<CustomerProfile> {
+        self.profiles.lock().map(|g| g.clone()).unwrap_or_default()
+    }
+}
+
+#[async_trait]
+impl ProfilesByEmail for InMemoryProfiles {
+    async fn profiles_by_email(&self, email: &Email) -> Result<Vec<CustomerProfile>, PortError> {
+        Ok(self
+            .all()
+            .into_iter()
+            .filter(|p| p.email.as_deref() == Some(email.as_str()))
+            .collect())
+    }
+}
+
+#[async_trait]
+impl ProfileStore for InMemoryProfiles {
+    async fn profile(&self, id: &CustomerId) -> Result<Option<CustomerProfile>, PortError> {
+        Ok(self.all().into_iter().find(|p| p.customer_id == id.as_str()))
+    }
+
+    async fn update_profile(&self, id: &CustomerId, update: &ProfileUpdate) -> Result<Option<CustomerProfile>, PortError> {
+        let mut guard = self
+            .profiles
+            .lock()
+            .map_err(|_| PortError::unavailable("in-memory profiles", "poisoned"))?;
+        let Some(p) = guard.iter_mut().find(|p| p.customer_id == id.as_str()) else {
+            return Ok(None);
+        };
+        if let Some(v) = &update.phone {
+            p.phone = Some(v.clone());
+        }
+        if let Some(v) = &update.address {
+            p.address = Some(v.clone());
+        }
+        if let Some(v) = &update.communication_preferences {
+            p.communication_preferences = Some(v.clone());
+        }
+        if let Some(v) = &update.notes {
+            p.notes = Some(v.clone());
+        }
+        Ok(Some(p.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_emails_parse_or_say_why_not() {
+        assert!(CustomerId::parse("CUST001").is_ok());
+        assert!(CustomerId::parse("CUST12345").is_ok());
+        assert!(CustomerId::parse("CUST01").is_err());
+        assert!(CustomerId::parse("cust001").is_err());
+        assert!(CustomerId::parse("CUST00a").is_err());
+        assert_eq!(Email::parse(" John.Doe@Example.COM ").map(|e| e.0).ok().as_deref(), Some("john.doe@example.com"));
+        assert!(Email::parse("john").is_err());
+        assert!(Email::parse("a@b").is_err());
+        assert!(Email::parse("a b@c.d").is_err());
+    }
+
+    #[test]
+    fn money_is_read_exactly_and_the_birth_date_never_leaves() {
+        let item = HashMap::from([
+            ("customer_id".to_string(), AttributeValue::S("CUST001".into())),
+            ("first_name".to_string(), AttributeValue::S("John".into())),
+            ("date_of_birth".to_string(), AttributeValue::S("1985-03-15".into())),
+            ("lifetime_value".to_string(), AttributeValue::N("12345.67".into())),
+            ("total_purchases".to_string(), AttributeValue::N("15".into())),
+        ]);
+        let p = profile_from_item(item).unwrap_or_else(|e| panic!("{e}"));
+        let json = p.to_json().unwrap_or_default();
+        assert_eq!(json["lifetime_value"], "12345.67");
+        assert_eq!(json["total_purchases"], 15);
+        assert!(json.get("date_of_birth").is_none());
+        assert_eq!(normalize_name("  John   DOE "), "john doe");
+    }
+}

@@ -1,0 +1,558 @@
+//! Product reviews of the multi-tenant `ProductReviews` table (`product_id` N hash,
+//! `review_id` S range), read only through the `tenant_id-product_id-index` GSI so
+//! every read is bounded to one tenant's partition: no Scan.
+
+use crate::error::{from_sdk, PortError};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use std::collections::HashMap;
+
+use super::{ToolError, ToolErrorCode};
+
+pub const GET_PRODUCT_REVIEWS: &str = "get_product_reviews";
+pub const SEARCH_REVIEWS: &str = "search_reviews";
+pub const TENANT_INDEX: &str = "tenant_id-product_id-index";
+pub const DEFAULT_LIMIT: i64 = 10;
+pub const MAX_LIMIT: i64 = 50;
+pub const MAX_TENANT_ID_LEN: usize = 128;
+
+/// A review as the agent sees it. `tenant_id` and `customer_email` stay in the table:
+/// the first is the caller's own, the second is personal data the agent has no use for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Review {
+    pub product_id: i64,
+    pub review_id: String,
+    #[serde(skip_serializing)]
+    pub tenant_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_name: Option<String>,
+    /// A number in one data model, a `CUST###` string in the other: passed through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<serde_json::Value>,
+    pub rating: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    pub review_date: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub helpful_votes: Option<i64>,
+    #[serde(default)]
+    pub verified_purchase: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub images: Option<Vec<String>>,
+}
+
+impl Review {
+    pub fn key(&self) -> ReviewKey {
+        ReviewKey {
+            tenant_id: self.tenant_id.clone(),
+            product_id: self.product_id,
+            review_id: self.review_id.clone(),
+        }
+    }
+}
+
+/// The GSI position of one item: index key plus table key, exactly what DynamoDB
+/// returns as `LastEvaluatedKey` and accepts as `ExclusiveStartKey`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewKey {
+    pub tenant_id: String,
+    pub product_id: i64,
+    pub review_id: String,
+}
+
+/// A date bound as the agent writes it: `YYYY-MM-DD` (the whole day) or full ISO 8601.
+/// Both bounds are inclusive: an end date `2024-12-31` includes every moment of that day.
+pub fn parse_start(s: &str) -> Result<DateTime<Utc>, String> {
+    parse_bound(s, NaiveTime::MIN)
+}
+
+pub fn parse_end(s: &str) -> Result<DateTime<Utc>, String> {
+    let last = NaiveTime::from_hms_nano_opt(23, 59, 59, 999_999_999).unwrap_or(NaiveTime::MIN);
+    parse_bound(s, last)
+}
+
+fn parse_bound(s: &str, time_of_day: NaiveTime) -> Result<DateTime<Utc>, String> {
+    let s = s.trim();
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        if s.len() == 10 {
+            return Ok(d.and_time(time_of_day).and_utc());
+        }
+    }
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| format!("{s:?} is neither YYYY-MM-DD nor an ISO 8601 date-time with offset"))
+}
+
+/// A stored `review_date`: RFC 3339 (the seeds' `2024-12-01T15:30:00Z`) or a bare date.
+pub fn parse_review_date(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .ok()
+                .map(|d| d.and_time(NaiveTime::MIN).and_utc())
+        })
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReviewFilter {
+    pub min_rating: Option<i64>,
+    pub max_rating: Option<i64>,
+    pub start: Option<DateTime<Utc>>,
+    pub end: Option<DateTime<Utc>>,
+    pub verified_only: bool,
+}
+
+impl ReviewFilter {
+    /// DynamoDB compares `review_date` as a string, so the FilterExpression uses
+    /// whole-day bounds (a superset, whatever the stored format); this check, on the
+    /// parsed instant, is the exact one.
+    pub fn matches_date(&self, review_date: &str) -> bool {
+        if self.start.is_none() && self.end.is_none() {
+            return true;
+        }
+        let Some(at) = parse_review_date(review_date) else {
+            return false;
+        };
+        self.start.is_none_or(|s| at >= s) && self.end.is_none_or(|e| at <= e)
+    }
+
+    pub fn matches(&self, r: &Review) -> bool {
+        self.min_rating.is_none_or(|m| r.rating >= m)
+            && self.max_rating.is_none_or(|m| r.rating <= m)
+            && (!self.verified_only || r.verified_purchase)
+            && self.matches_date(&r.review_date)
+    }
+
+    /// `review_date >= coarse_start` (first day, as `YYYY-MM-DD`).
+    pub fn coarse_start(&self) -> Option<String> {
+        self.start.map(|s| s.date_naive().format("%Y-%m-%d").to_string())
+    }
+
+    /// `review_date < coarse_end_exclusive` (the day after the last day).
+    pub fn coarse_end_exclusive(&self) -> Option<String> {
+        self.end.map(|e| {
+            let next = e.date_naive().succ_opt().unwrap_or(e.date_naive());
+            next.format("%Y-%m-%d").to_string()
+        })
+    }
+
+    fn canonical(&self) -> String {
+        format!(
+            "min={:?};max={:?};start={:?};end={:?};verified={}",
+            self.min_rating,
+            self.max_rating,
+            self.start.map(|t| t.to_rfc3339()),
+            self.end.map(|t| t.to_rfc3339()),
+            self.verified_only
+        )
+    }
+}
+
+/// One query of the GSI: a tenant, optionally one product, and the filters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewQuery {
+    pub tenant_id: String,
+    pub product_id: Option<i64>,
+    pub filter: ReviewFilter,
+}
+
+impl ReviewQuery {
+    /// What a `next_token` is bound to: the tool, the tenant and the filters (not the
+    /// page size, which may change between pages).
+    pub fn fingerprint(&self, tool: &str) -> String {
+        format!(
+            "tool={tool};tenant={};product={:?};{}",
+            self.tenant_id,
+            self.product_id,
+            self.filter.canonical()
+        )
+    }
+}
+
+/// One Query page: the items that passed the FilterExpression, in index order, and
+/// where DynamoDB stopped reading.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReviewPage {
+    pub items: Vec<Review>,
+    pub last_evaluated: Option<ReviewKey>,
+}
+
+/// The rating and date of one matching review, for the summary.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RatingSample {
+    pub rating: i64,
+    pub review_date: String,
+}
+
+#[async_trait]
+pub trait ReviewIndex: Send + Sync {
+    /// One page of the GSI query, reading at most `page_size` items before filtering
+    /// (DynamoDB's `Limit`), starting after `start_after`.
+    async fn query_page(
+        &self,
+        query: &ReviewQuery,
+        start_after: Option<&ReviewKey>,
+        page_size: i32,
+    ) -> Result<ReviewPage, PortError>;
+
+    /// Rating and date of every review passing the query's FilterExpression, all pages.
+    async fn all_ratings(&self, query: &ReviewQuery) -> Result<Vec<RatingSample>, PortError>;
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// `next_token`: the resume position, HMAC-signed together with the tenant and the
+/// query it belongs to, so a token is useless for another tenant or other filters and
+/// cannot be forged to point into another tenant's partition.
+#[derive(Clone)]
+pub struct TokenSigner {
+    secret: Vec<u8>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct TokenPayload {
+    p: i64,
+    r: String,
+}
+
+impl TokenSigner {
+    pub fn new(secret: impl Into<Vec<u8>>) -> Self {
+        TokenSigner { secret: secret.into() }
+    }
+
+    fn mac(&self, fingerprint: &str, payload_b64: &str) -> Result<HmacSha256, PortError> {
+        let mut mac = HmacSha256::new_from_slice(&self.secret)
+            .map_err(|e| PortError::rejected("next_token signer", e))?;
+        mac.update(b"reviews-next-token-v1\n");
+        mac.update(fingerprint.as_bytes());
+        mac.update(b"\n");
+        mac.update(payload_b64.as_bytes());
+        Ok(mac)
+    }
+
+    pub fn mint(&self, tool: &str, query: &ReviewQuery, key: &ReviewKey) -> Result<String, PortError> {
+        let payload = serde_json::to_vec(&TokenPayload {
+            p: key.product_id,
+            r: key.review_id.clone(),
+        })
+        .map_err(|e| PortError::rejected("next_token signer", e))?;
+        let payload_b64 = URL_SAFE_NO_PAD.encode(payload);
+        let tag = self.mac(&query.fingerprint(tool), &payload_b64)?.finalize().into_bytes();
+        Ok(format!("{payload_b64}.{}", URL_SAFE_NO_PAD.encode(tag)))
+    }
+
+    /// The position a token resumes after, if it was minted for exactly this query.
+    pub fn open(&self, tool: &str, query: &ReviewQuery, token: &str) -> Result<Result<ReviewKey, ToolError>, PortError> {
+        let invalid = || {
+            ToolError::new(
+                ToolErrorCode::InvalidNextToken,
+                "next_token was not issued for this tenant, tool and filters; repeat the call without next_token",
+            )
+        };
+        let Some((payload_b64, tag_b64)) = token.trim().split_once('.') else {
+            return Ok(Err(invalid()));
+        };
+        let Ok(tag) = URL_SAFE_NO_PAD.decode(tag_b64) else {
+            return Ok(Err(invalid()));
+        };
+        if self.mac(&query.fingerprint(tool), payload_b64)?.verify_slice(&tag).is_err() {
+            return Ok(Err(invalid()));
+        }
+        let payload: Option<TokenPayload> = URL_SAFE_NO_PAD
+            .decode(payload_b64)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        Ok(match payload {
+            Some(p) if query.product_id.is_none_or(|id| id == p.p) => Ok(ReviewKey {
+                tenant_id: query.tenant_id.clone(),
+                product_id: p.p,
+                review_id: p.r,
+            }),
+            _ => Err(invalid()),
+        })
+    }
+}
+
+/// The ProductReviews table on DynamoDB.
+#[derive(Clone)]
+pub struct DynamoReviewIndex {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoReviewIndex {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        DynamoReviewIndex {
+            client,
+            table: table.into(),
+        }
+    }
+
+    fn query(&self, q: &ReviewQuery) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        let mut values: HashMap<String, AttributeValue> = HashMap::new();
+        values.insert(":t".into(), AttributeValue::S(q.tenant_id.clone()));
+        let key_condition = match q.product_id {
+            Some(p) => {
+                values.insert(":p".into(), AttributeValue::N(p.to_string()));
+                "tenant_id = :t AND product_id = :p"
+            }
+            None => "tenant_id = :t",
+        };
+        let f = &q.filter;
+        let mut filters: Vec<&str> = Vec::new();
+        if let Some(m) = f.min_rating {
+            values.insert(":minr".into(), AttributeValue::N(m.to_string()));
+            filters.push("rating >= :minr");
+        }
+        if let Some(m) = f.max_rating {
+            values.insert(":maxr".into(), AttributeValue::N(m.to_string()));
+            filters.push("rating <= :maxr");
+        }
+        if let Some(s) = f.coarse_start() {
+            values.insert(":ds".into(), AttributeValue::S(s));
+            filters.push("review_date >= :ds");
+        }
+        if let Some(e) = f.coarse_end_exclusive() {
+            values.insert(":de".into(), AttributeValue::S(e));
+            filters.push("review_date < :de");
+        }
+        if f.verified_only {
+            values.insert(":v".into(), AttributeValue::Bool(true));
+            filters.push("verified_purchase = :v");
+        }
+        let mut req = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(TENANT_INDEX)
+            .key_condition_expression(key_condition)
+            .set_expression_attribute_values(Some(values));
+        if !filters.is_empty() {
+            req = req.filter_expression(filters.join(" AND "));
+        }
+        req
+    }
+}
+
+fn start_key(k: &ReviewKey) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        ("tenant_id".to_string(), AttributeValue::S(k.tenant_id.clone())),
+        ("product_id".to_string(), AttributeValue::N(k.product_id.to_string())),
+        ("review_id".to_string(), AttributeValue::S(k.review_id.clone())),
+    ])
+}
+
+fn key_from(lek: &HashMap<String, AttributeValue>) -> Result<ReviewKey, PortError> {
+    let bad = || PortError::rejected("DynamoDB", "LastEvaluatedKey without tenant_id/product_id/review_id");
+    let tenant_id = lek.get("tenant_id").and_then(|v| v.as_s().ok()).ok_or_else(bad)?;
+    let product_id = lek
+        .get("product_id")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse::<i64>().ok())
+        .ok_or_else(bad)?;
+    let review_id = lek.get("review_id").and_then(|v| v.as_s().ok()).ok_or_else(bad)?;
+    Ok(ReviewKey {
+        tenant_id: tenant_id.clone(),
+        product_id,
+        review_id: review_id.clone(),
+    })
+}
+
+#[async_trait]
+impl ReviewIndex for DynamoReviewIndex {
+    async fn query_page(
+        &self,
+        query: &ReviewQuery,
+        start_after: Option<&ReviewKey>,
+        page_size: i32,
+    ) -> Result<ReviewPage, PortError> {
+        let out = self
+            .query(query)
+            .limit(page_size.max(1))
+            .set_exclusive_start_key(start_after.map(start_key))
+            .send()
+            .await
+            .map_err(|e| from_sdk("DynamoDB", e))?;
+        let items = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| {
+                serde_dynamo::from_item::<_, Review>(item)
+                    .map_err(|e| PortError::rejected("DynamoDB", format!("a ProductReviews item does not read as a review: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let last_evaluated = match out.last_evaluated_key {
+            Some(k) if !k.is_empty() => Some(key_from(&k)?),
+            _ => None,
+        };
+        Ok(ReviewPage { items, last_evaluated })
+    }
+
+    async fn all_ratings(&self, query: &ReviewQuery) -> Result<Vec<RatingSample>, PortError> {
+        let mut samples = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let out = self
+                .query(query)
+                .projection_expression("rating, review_date")
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| from_sdk("DynamoDB", e))?;
+            for item in out.items.unwrap_or_default() {
+                samples.push(serde_dynamo::from_item::<_, RatingSample>(item).map_err(|e| {
+                    PortError::rejected("DynamoDB", format!("a ProductReviews item has no rating/review_date: {e}"))
+                })?);
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(samples),
+            }
+        }
+    }
+}
+
+/// The same index in memory, with DynamoDB's semantics: items in (product_id,
+/// review_id) order, `Limit` counted before the filter, and the filter applied to
+/// what was read.
+#[derive(Default)]
+pub struct InMemoryReviewIndex {
+    pub reviews: std::sync::Mutex<Vec<Review>>,
+    pub queries: std::sync::atomic::AtomicUsize,
+}
+
+impl InMemoryReviewIndex {
+    pub fn new(mut reviews: Vec<Review>) -> Self {
+        reviews.sort_by(|a, b| (a.product_id, &a.review_id).cmp(&(b.product_id, &b.review_id)));
+        InMemoryReviewIndex {
+            reviews: std::sync::Mutex::new(reviews),
+            queries: Default::default(),
+        }
+    }
+
+    fn partition(&self, q: &ReviewQuery) -> Vec<Review> {
+        let all = self.reviews.lock().map(|g| g.clone()).unwrap_or_default();
+        all.into_iter()
+            .filter(|r| r.tenant_id == q.tenant_id && q.product_id.is_none_or(|p| p == r.product_id))
+            .collect()
+    }
+}
+
+#[async_trait]
+impl ReviewIndex for InMemoryReviewIndex {
+    async fn query_page(
+        &self,
+        query: &ReviewQuery,
+        start_after: Option<&ReviewKey>,
+        page_size: i32,
+    ) -> Result<ReviewPage, PortError> {
+        self.queries.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let part = self.partition(query);
+        let from = match start_after {
+            Some(k) => part
+                .iter()
+                .position(|r| (r.product_id, r.review_id.as_str()) > (k.product_id, k.review_id.as_str()))
+                .unwrap_or(part.len()),
+            None => 0,
+        };
+        let read: Vec<Review> = part.iter().skip(from).take(page_size.max(1) as usize).cloned().collect();
+        let more = from + read.len() < part.len();
+        let last_evaluated = if more { read.last().map(Review::key) } else { None };
+        let f = &query.filter;
+        let coarse = ReviewFilter {
+            start: f.start.map(|s| s.date_naive().and_time(NaiveTime::MIN).and_utc()),
+            end: f.end.and_then(|e| e.date_naive().and_hms_nano_opt(23, 59, 59, 999_999_999).map(|d| d.and_utc())),
+            ..f.clone()
+        };
+        let items = read.into_iter().filter(|r| coarse.matches(r)).collect();
+        Ok(ReviewPage { items, last_evaluated })
+    }
+
+    async fn all_ratings(&self, query: &ReviewQuery) -> Result<Vec<RatingSample>, PortError> {
+        let mut start: Option<ReviewKey> = None;
+        let mut out = Vec::new();
+        loop {
+            let page = self.query_page(query, start.as_ref(), 1000).await?;
+            out.extend(page.items.into_iter().map(|r| RatingSample {
+                rating: r.rating,
+                review_date: r.review_date,
+            }));
+            match page.last_evaluated {
+                Some(k) => start = Some(k),
+                None => return Ok(out),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(tenant: &str) -> ReviewQuery {
+        ReviewQuery {
+            tenant_id: tenant.into(),
+            product_id: Some(1),
+            filter: ReviewFilter::default(),
+        }
+    }
+
+    #[test]
+    fn end_dates_cover_the_whole_day_and_both_bounds_are_inclusive() {
+        let f = ReviewFilter {
+            start: parse_start("2024-12-01").ok(),
+            end: parse_end("2024-12-31").ok(),
+            ..Default::default()
+        };
+        assert!(f.matches_date("2024-12-01T00:00:00Z"));
+        assert!(f.matches_date("2024-12-31T23:59:59.999Z"));
+        assert!(f.matches_date("2024-12-31"));
+        assert!(!f.matches_date("2025-01-01T00:00:00Z"));
+        assert!(!f.matches_date("2024-11-30T23:59:59Z"));
+        assert_eq!(f.coarse_start().as_deref(), Some("2024-12-01"));
+        assert_eq!(f.coarse_end_exclusive().as_deref(), Some("2025-01-01"));
+        let exact = ReviewFilter {
+            start: parse_start("2024-12-01T10:00:00+02:00").ok(),
+            ..Default::default()
+        };
+        assert!(exact.matches_date("2024-12-01T08:00:00Z"));
+        assert!(!exact.matches_date("2024-12-01T07:59:59Z"));
+        assert!(parse_start("2024-13-01").is_err());
+        assert!(parse_start("yesterday").is_err());
+    }
+
+    #[test]
+    fn tokens_are_bound_to_tenant_tool_and_filters() {
+        let s = TokenSigner::new("secret");
+        let key = ReviewKey {
+            tenant_id: "a".into(),
+            product_id: 1,
+            review_id: "r1".into(),
+        };
+        let t = s.mint(GET_PRODUCT_REVIEWS, &q("a"), &key).unwrap_or_default();
+        assert_eq!(s.open(GET_PRODUCT_REVIEWS, &q("a"), &t).ok().and_then(Result::ok), Some(key));
+        let refused = |query: &ReviewQuery, tool: &str, token: &str| {
+            matches!(s.open(tool, query, token), Ok(Err(e)) if e.code == ToolErrorCode::InvalidNextToken)
+        };
+        assert!(refused(&q("b"), GET_PRODUCT_REVIEWS, &t));
+        assert!(refused(&q("a"), SEARCH_REVIEWS, &t));
+        let mut filtered = q("a");
+        filtered.filter.min_rating = Some(4);
+        assert!(refused(&filtered, GET_PRODUCT_REVIEWS, &t));
+        assert!(refused(&q("a"), GET_PRODUCT_REVIEWS, "garbage"));
+        assert!(refused(&q("a"), GET_PRODUCT_REVIEWS, &t.replace('.', ".x")));
+        let other = TokenSigner::new("other");
+        assert!(matches!(other.open(GET_PRODUCT_REVIEWS, &q("a"), &t), Ok(Err(_))));
+    }
+}

@@ -1,0 +1,154 @@
+//! Uploads: where they come from (the S3 key), what they are called (`upload_id`),
+//! and how they end (`upload_history.status`).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// An object key of the form `uploads/{vendor_id}/{file_name}.csv`, decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadKey {
+    /// The whole decoded key.
+    pub s3_key: String,
+    pub vendor_id: String,
+    /// The key's last segment, `.csv` included.
+    pub file_name: String,
+}
+
+/// Keys arrive URL-encoded in S3 events, with `+` for a space.
+pub fn decode_event_key(raw: &str) -> String {
+    let spaced = raw.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+impl UploadKey {
+    /// `None` for anything that is not a vendor upload: other prefixes (our own
+    /// `reports/`), other suffixes, folders, keys without a vendor or a file name.
+    pub fn parse(decoded_key: &str) -> Option<UploadKey> {
+        let rest = decoded_key.strip_prefix("uploads/")?;
+        let (vendor_id, file_name) = rest.split_once('/')?;
+        if vendor_id.trim().is_empty() || vendor_id != vendor_id.trim() || file_name.contains('/') {
+            return None;
+        }
+        let stem = file_name.strip_suffix(".csv")?;
+        if stem.is_empty() {
+            return None;
+        }
+        Some(UploadKey {
+            s3_key: decoded_key.to_string(),
+            vendor_id: vendor_id.to_string(),
+            file_name: file_name.to_string(),
+        })
+    }
+}
+
+/// `UPLOAD_{yyyymmddThhmmss}_{12 hex}`: the same PUT delivered twice gives the same id
+/// (the hash covers bucket, key, the event's sequencer and the version id), two PUTs
+/// of the same file give two ids (their sequencers differ).
+pub fn upload_id(
+    bucket: &str,
+    key: &str,
+    sequencer: &str,
+    version_id: Option<&str>,
+    event_time: DateTime<Utc>,
+) -> String {
+    let mut hash = Sha256::new();
+    for part in [bucket, key, sequencer, version_id.unwrap_or("")] {
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part.as_bytes());
+    }
+    let digest = hex::encode(hash.finalize());
+    format!("UPLOAD_{}_{}", event_time.format("%Y%m%dT%H%M%S"), &digest[..12])
+}
+
+/// `upload_history.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UploadStatus {
+    Processing,
+    Completed,
+    Partial,
+    Failed,
+}
+
+impl UploadStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UploadStatus::Processing => "processing",
+            UploadStatus::Completed => "completed",
+            UploadStatus::Partial => "partial",
+            UploadStatus::Failed => "failed",
+        }
+    }
+
+    /// The final status of an upload whose rows have all been decided.
+    pub fn final_for(valid: i64, errors: i64) -> UploadStatus {
+        match (valid, errors) {
+            (_, 0) if valid > 0 => UploadStatus::Completed,
+            (0, _) => UploadStatus::Failed,
+            _ => UploadStatus::Partial,
+        }
+    }
+}
+
+/// `reports/{vendor_id}/{upload_id}.csv`.
+pub fn report_key(vendor_id: &str, upload_id: &str) -> String {
+    format!("reports/{vendor_id}/{upload_id}.csv")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn keys_are_url_decoded_with_plus_as_space() {
+        assert_eq!(
+            decode_event_key("uploads/VEND001/spring+sale%2B%C3%A9t%C3%A9.csv"),
+            "uploads/VEND001/spring sale+été.csv"
+        );
+    }
+
+    #[test]
+    fn only_vendor_csv_uploads_are_accepted() {
+        let k = UploadKey::parse("uploads/VEND001/spring sale.csv").expect("valid key");
+        assert_eq!(k.vendor_id, "VEND001");
+        assert_eq!(k.file_name, "spring sale.csv");
+        for other in [
+            "reports/VEND001/x.csv",
+            "uploads/VEND001/x.txt",
+            "uploads/VEND001/",
+            "uploads/VEND001/.csv",
+            "uploads//x.csv",
+            "uploads/x.csv",
+            "uploads/VEND001/sub/x.csv",
+            "uploads/VEND001/x.CSV",
+        ] {
+            assert_eq!(UploadKey::parse(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn upload_ids_are_deterministic_per_put() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 23, 10, 30, 45).single().expect("time");
+        let a = upload_id("b", "uploads/V/x.csv", "0055AED6DCD90281E5", None, t);
+        let again = upload_id("b", "uploads/V/x.csv", "0055AED6DCD90281E5", None, t);
+        let other_put = upload_id("b", "uploads/V/x.csv", "0055AED6DCD90281E6", None, t);
+        let other_version = upload_id("b", "uploads/V/x.csv", "0055AED6DCD90281E5", Some("v2"), t);
+        assert_eq!(a, again);
+        assert_ne!(a, other_put);
+        assert_ne!(a, other_version);
+        assert!(a.starts_with("UPLOAD_20261123T103045_"), "{a}");
+        assert_eq!(a.len(), "UPLOAD_20261123T103045_".len() + 12);
+    }
+
+    #[test]
+    fn final_status_follows_the_counts() {
+        assert_eq!(UploadStatus::final_for(3, 0), UploadStatus::Completed);
+        assert_eq!(UploadStatus::final_for(3, 1), UploadStatus::Partial);
+        assert_eq!(UploadStatus::final_for(0, 4), UploadStatus::Failed);
+        assert_eq!(UploadStatus::final_for(0, 0), UploadStatus::Failed);
+    }
+}
