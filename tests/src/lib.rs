@@ -1,1 +1,7 @@
 //! Helpers shared by the end-to-end tests.
+
+pub mod faults;
+pub mod pipeline;
+pub mod stack;
+pub mod template;
+pub mod runtime_api;

@@ -1,1 +1,92 @@
-fn main() {}
+//! The devstack command line (a contract: see DESIGN.md §6). Results go to stdout,
+//! logs and errors to stderr; a failed command exits non-zero.
+
+use clap::{Parser, Subcommand};
+use devstack::{ToolArgs, UploadArgs};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "devstack",
+    about = "Local stack tooling for the vendor pipeline (never deployed)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create the tables and the bucket, run the migrations, seed sample data.
+    /// Reads the stack's settings from the environment (`. .local/env`).
+    Setup,
+    /// Put FILE at uploads/VENDOR_ID/NAME, deliver the S3 event, drain every stream,
+    /// print the upload's upload_history row as JSON.
+    Upload {
+        /// The CSV file to upload.
+        file: PathBuf,
+        /// The vendor id (the key's second segment).
+        #[arg(long, value_name = "VENDOR_ID")]
+        vendor: String,
+        /// The object's name under uploads/VENDOR_ID/ (default: FILE's name).
+        #[arg(long)]
+        name: Option<String>,
+        /// Deliver the S3 event twice and replay every stream batch a second time.
+        #[arg(long)]
+        redeliver: bool,
+    },
+    /// Call an agent tool's Lambda as the Gateway would and print its JSON result.
+    Tool {
+        /// The plain tool name, e.g. get_product_reviews.
+        tool_name: String,
+        /// The tool's arguments, a JSON object.
+        #[arg(long, value_name = "JSON")]
+        args: String,
+        /// Call through the interceptor with a JWT for this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    domain::telemetry::init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Setup => devstack::setup::run().await.map(|_| ()),
+        Command::Upload {
+            file,
+            vendor,
+            name,
+            redeliver,
+        } => {
+            devstack::upload::run(UploadArgs {
+                file,
+                vendor,
+                name,
+                redeliver,
+            })
+            .await
+        }
+        Command::Tool {
+            tool_name,
+            args,
+            tenant,
+        } => {
+            devstack::tool::run(ToolArgs {
+                tool_name,
+                args,
+                tenant,
+            })
+            .await
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("devstack: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

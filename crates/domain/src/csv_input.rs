@@ -155,9 +155,7 @@ pub enum HeaderOutcome<R> {
 impl<R> fmt::Debug for HeaderOutcome<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            HeaderOutcome::Ready(header, rows) => {
-                f.debug_tuple("Ready").field(header).field(rows).finish()
-            }
+            HeaderOutcome::Ready(header, rows) => f.debug_tuple("Ready").field(header).field(rows).finish(),
             HeaderOutcome::Empty => f.write_str("Empty"),
             HeaderOutcome::InvalidEncoding => f.write_str("InvalidEncoding"),
         }
@@ -168,7 +166,8 @@ type Source<R> = Chain<Cursor<Vec<u8>>, R>;
 
 /// The data rows of a CSV, read one at a time.
 pub struct CsvRows<R> {
-    reader: AsyncReader<Source<R>>,
+    // Boxed: the parser's buffers make it large, and `HeaderOutcome` carries it by value.
+    reader: Box<AsyncReader<Source<R>>>,
     record: ByteRecord,
     columns: Vec<String>,
     rows_read: u64,
@@ -212,7 +211,7 @@ impl<R: AsyncRead + Unpin + Send> CsvRows<R> {
             .flexible(true)
             .create_reader(Cursor::new(prefix).chain(reader));
         let mut rows = CsvRows {
-            reader,
+            reader: Box::new(reader),
             record: ByteRecord::new(),
             columns: Vec::new(),
             rows_read: 0,
@@ -325,7 +324,6 @@ impl<R: AsyncRead + Unpin + Send> CsvRows<R> {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,7 +353,10 @@ mod tests {
     }
 
     fn data(pairs: &[(&str, &str)]) -> ProductData {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn leak(s: String) -> &'static [u8] {
@@ -374,7 +375,10 @@ mod tests {
             "\u{feff}{HEADER},Colour\r\nV1,Mouse,Electronics,M-1,9.99,5,red\r\nV2,Pad,Books,P-1,1,0,\r\n"
         ));
         let (header, rows) = read_all(input).await;
-        assert_eq!(header.columns.first().map(String::as_str), Some("vendor_product_id"));
+        assert_eq!(
+            header.columns.first().map(String::as_str),
+            Some("vendor_product_id")
+        );
         assert_eq!(header.columns.last().map(String::as_str), Some("colour"));
         assert_eq!(header.raw.last().map(String::as_str), Some("Colour"));
         assert!(header.is_complete());
@@ -393,7 +397,10 @@ mod tests {
             ]))
         );
         assert_eq!(rows[1].row_number, 2);
-        assert_eq!(rows[1].outcome.product_data().get("colour").map(String::as_str), Some(""));
+        assert_eq!(
+            rows[1].outcome.product_data().get("colour").map(String::as_str),
+            Some("")
+        );
         assert_eq!(rows[1].outcome.row_error(), None);
     }
 
@@ -461,7 +468,14 @@ mod tests {
 
     #[tokio::test]
     async fn empty_and_blank_inputs_are_empty() {
-        for input in [&b""[..], b"\n\n", b"\r\n", b"\xEF\xBB\xBF", b"   \n \t \n", b",,\n"] {
+        for input in [
+            &b""[..],
+            b"\n\n",
+            b"\r\n",
+            b"\xEF\xBB\xBF",
+            b"   \n \t \n",
+            b",,\n",
+        ] {
             assert!(
                 matches!(open(input).await, HeaderOutcome::Empty),
                 "input {input:?}"
@@ -499,7 +513,10 @@ mod tests {
                 lossy: ProductData::new()
             }
         );
-        assert!(matches!(rows[1].outcome, RowOutcome::Malformed { field_count: 7, .. }));
+        assert!(matches!(
+            rows[1].outcome,
+            RowOutcome::Malformed { field_count: 7, .. }
+        ));
         assert_eq!(rows[1].row_number, 2);
         assert!(matches!(rows[2].outcome, RowOutcome::Parsed(_)));
         assert_eq!(rows[2].row_number, 3);
@@ -534,7 +551,10 @@ mod tests {
             }
         );
         let err = rows[1].outcome.row_error();
-        assert_eq!(err.as_ref().map(|e| e.error_type), Some(ErrorCode::InvalidEncoding));
+        assert_eq!(
+            err.as_ref().map(|e| e.error_type),
+            Some(ErrorCode::InvalidEncoding)
+        );
         assert_eq!(err.map(|e| e.column), Some(String::new()));
         assert_eq!(rows[2].row_number, 3);
         assert!(matches!(rows[2].outcome, RowOutcome::Parsed(_)));
@@ -554,7 +574,10 @@ mod tests {
     async fn a_last_line_without_newline_is_read() {
         let (_, rows) = read_all(b"sku,price\nA,1").await;
         assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0].outcome, RowOutcome::Parsed(data(&[("sku", "A"), ("price", "1")])));
+        assert_eq!(
+            rows[0].outcome,
+            RowOutcome::Parsed(data(&[("sku", "A"), ("price", "1")]))
+        );
     }
 
     /// Produces `rows` CSV lines on demand, a few bytes at a time; fails with an I/O
@@ -622,8 +645,9 @@ mod tests {
     #[tokio::test]
     async fn a_large_generated_input_is_streamed() {
         const ROWS: u64 = 200_000;
-        let HeaderOutcome::Ready(header, mut rows) =
-            CsvRows::open(Generated::new(ROWS, None)).await.unwrap_or_else(|e| panic!("{e}"))
+        let HeaderOutcome::Ready(header, mut rows) = CsvRows::open(Generated::new(ROWS, None))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
         else {
             panic!("expected a header");
         };
@@ -643,8 +667,9 @@ mod tests {
 
     #[tokio::test]
     async fn an_io_error_surfaces_as_an_error_and_stays_one() {
-        let HeaderOutcome::Ready(_, mut rows) =
-            CsvRows::open(Generated::new(10, Some(3))).await.unwrap_or_else(|e| panic!("{e}"))
+        let HeaderOutcome::Ready(_, mut rows) = CsvRows::open(Generated::new(10, Some(3)))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
         else {
             panic!("expected a header");
         };

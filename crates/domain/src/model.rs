@@ -57,6 +57,9 @@ pub struct UploadRecord {
     pub file_name: String,
     /// 1-based data row; the header is not counted.
     pub row_number: u64,
+    /// Absent rather than empty when nothing of the row could be read: DynamoDB Local's
+    /// stream serves an empty map in a form the SDK cannot parse.
+    #[serde(default, skip_serializing_if = "ProductData::is_empty")]
     pub product_data: ProductData,
     pub status: RecordStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -71,7 +71,10 @@ mod tests {
         assert_eq!(set.canonical(" HOME & garden ").as_deref(), Some("Home & Garden"));
         assert_eq!(set.canonical("MEN'S CLOTHING").as_deref(), Some("Men's Clothing"));
         assert_eq!(set.canonical("Gadgets"), None);
-        assert_eq!(set.examples(2), vec!["Electronics".to_string(), "Home & Garden".into()]);
+        assert_eq!(
+            set.examples(2),
+            vec!["Electronics".to_string(), "Home & Garden".into()]
+        );
         assert_eq!(set.len(), 3);
     }
 }

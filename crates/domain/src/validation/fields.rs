@@ -170,9 +170,7 @@ pub fn parse_bounded_decimal(value: &str) -> Result<Decimal, DecimalIssue> {
         return Err(DecimalIssue::NotPositive);
     }
     let beyond_cents_nonzero = frac.get(2..).is_some_and(|r| r.bytes().any(|b| b != b'0'));
-    if significant.len() > 6
-        || (significant == "999999" && frac.starts_with("99") && beyond_cents_nonzero)
-    {
+    if significant.len() > 6 || (significant == "999999" && frac.starts_with("99") && beyond_cents_nonzero) {
         return Err(DecimalIssue::TooLarge);
     }
     let int_digits = if significant.is_empty() { "0" } else { significant };
@@ -266,9 +264,7 @@ pub const MAX_URL_CHARS: usize = 500;
 pub fn parse_image_url(value: &str) -> Result<String, FieldIssue> {
     check_length(value, MAX_URL_CHARS)?;
     let ok = match url::Url::parse(value) {
-        Ok(u) => {
-            matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty())
-        }
+        Ok(u) => matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty()),
         Err(_) => false,
     };
     if ok {
@@ -373,14 +369,20 @@ mod tests {
 
     #[test]
     fn skus() {
-        assert_eq!(Sku::parse("AB-12_x.9").map(|s| s.into_string()), Ok("AB-12_x.9".into()));
+        assert_eq!(
+            Sku::parse("AB-12_x.9").map(|s| s.into_string()),
+            Ok("AB-12_x.9".into())
+        );
         let bad = Sku::parse("AB 12#").err();
         assert_eq!(bad.as_ref().map(|i| i.code), Some(ErrorCode::InvalidSku));
         assert_eq!(
             bad.map(|i| i.detail),
             Some("may only contain letters, digits, '-', '_' and '.' (found ' ', '#').".into())
         );
-        assert_eq!(Sku::parse("ÄB").err().map(|i| i.code), Some(ErrorCode::InvalidSku));
+        assert_eq!(
+            Sku::parse("ÄB").err().map(|i| i.code),
+            Some(ErrorCode::InvalidSku)
+        );
         assert!(Sku::parse(&"A".repeat(100)).is_ok());
         assert_eq!(
             Sku::parse(&"A ".repeat(51)).err().map(|i| i.code),
@@ -408,7 +410,10 @@ mod tests {
         }
         let long = format!("https://example.com/{}", "a".repeat(481));
         assert_eq!(long.chars().count(), 501);
-        assert_eq!(parse_image_url(&long).err().map(|i| i.code), Some(ErrorCode::FieldTooLong));
+        assert_eq!(
+            parse_image_url(&long).err().map(|i| i.code),
+            Some(ErrorCode::FieldTooLong)
+        );
         assert!(parse_image_url(&long[..500]).is_ok());
     }
 

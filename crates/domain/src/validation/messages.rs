@@ -82,11 +82,7 @@ pub fn invalid_category(value: &str, examples: &[String]) -> RowError {
     RowError::new(
         ErrorCode::InvalidCategory,
         "category",
-        about_value(
-            "category",
-            value,
-            &format!("is not an active category; {hint}"),
-        ),
+        about_value("category", value, &format!("is not an active category; {hint}")),
     )
 }
 

@@ -110,11 +110,7 @@ impl<'a> Check<'a> {
     }
 
     /// A required column: `None` (with an error recorded) when absent or refused.
-    fn required<T>(
-        &mut self,
-        column: &str,
-        parse: impl FnOnce(&str) -> Result<T, FieldIssue>,
-    ) -> Option<T> {
+    fn required<T>(&mut self, column: &str, parse: impl FnOnce(&str) -> Result<T, FieldIssue>) -> Option<T> {
         match self.value(column) {
             None => {
                 self.errors.push(messages::missing(column));
@@ -147,8 +143,7 @@ impl<'a> Check<'a> {
     }
 
     fn sorted(mut self, header_order: &[String]) -> Vec<RowError> {
-        self.errors
-            .sort_by_key(|e| column_rank(&e.column, header_order));
+        self.errors.sort_by_key(|e| column_rank(&e.column, header_order));
         self.errors
     }
 }
@@ -226,8 +221,7 @@ pub fn validate_row(
     let brand = check.optional("brand", text(100));
     let description = check.optional("description", text(2000));
     let compare_at_price = check.optional("compare_at_price", Price::parse);
-    if let (Some(p), Some(Some(c)), Some(value)) =
-        (price, compare_at_price, check.value("compare_at_price"))
+    if let (Some(p), Some(Some(c)), Some(value)) = (price, compare_at_price, check.value("compare_at_price"))
     {
         if c < p {
             check

@@ -4,6 +4,12 @@ use super::*;
 use crate::codes::ErrorCode::{self, *};
 use std::str::FromStr;
 
+/// Cells to change in the valid row, and the (column, code) pairs expected.
+type Changes<'a> = &'a [(&'a str, &'a str)];
+type Expected<'a> = &'a [(&'a str, ErrorCode)];
+/// Owned changes (some values are built), the column and the code expected.
+type Case = (Vec<(&'static str, String)>, &'static str, ErrorCode);
+
 fn categories() -> CategorySet {
     CategorySet::new(["Electronics", "Home & Garden", "Books"])
 }
@@ -74,10 +80,22 @@ fn a_valid_row_becomes_a_product_with_defaults() {
 #[test]
 fn every_row_level_code_on_its_column() {
     let long = |n: usize| "x".repeat(n);
-    let cases: Vec<(Vec<(&str, String)>, &str, ErrorCode)> = vec![
-        (vec![("product_name", "   ".into())], "product_name", MissingRequiredField),
-        (vec![("vendor_product_id", "".into())], "vendor_product_id", MissingRequiredField),
-        (vec![("vendor_product_id", long(101))], "vendor_product_id", FieldTooLong),
+    let cases: Vec<Case> = vec![
+        (
+            vec![("product_name", "   ".into())],
+            "product_name",
+            MissingRequiredField,
+        ),
+        (
+            vec![("vendor_product_id", "".into())],
+            "vendor_product_id",
+            MissingRequiredField,
+        ),
+        (
+            vec![("vendor_product_id", long(101))],
+            "vendor_product_id",
+            FieldTooLong,
+        ),
         (vec![("product_name", long(201))], "product_name", FieldTooLong),
         (vec![("subcategory", long(101))], "subcategory", FieldTooLong),
         (vec![("brand", long(101))], "brand", FieldTooLong),
@@ -91,14 +109,38 @@ fn every_row_level_code_on_its_column() {
         (vec![("price", "1000000.00".into())], "price", InvalidPrice),
         (vec![("price", "12.345".into())], "price", InvalidPrice),
         (vec![("price", "+12".into())], "price", InvalidPrice),
-        (vec![("compare_at_price", "9.99".into())], "compare_at_price", InvalidPrice),
-        (vec![("compare_at_price", "1e2".into())], "compare_at_price", InvalidPrice),
-        (vec![("stock_quantity", "1000001".into())], "stock_quantity", InvalidStock),
-        (vec![("stock_quantity", "-1".into())], "stock_quantity", InvalidStock),
-        (vec![("stock_quantity", "10.0".into())], "stock_quantity", InvalidStock),
+        (
+            vec![("compare_at_price", "9.99".into())],
+            "compare_at_price",
+            InvalidPrice,
+        ),
+        (
+            vec![("compare_at_price", "1e2".into())],
+            "compare_at_price",
+            InvalidPrice,
+        ),
+        (
+            vec![("stock_quantity", "1000001".into())],
+            "stock_quantity",
+            InvalidStock,
+        ),
+        (
+            vec![("stock_quantity", "-1".into())],
+            "stock_quantity",
+            InvalidStock,
+        ),
+        (
+            vec![("stock_quantity", "10.0".into())],
+            "stock_quantity",
+            InvalidStock,
+        ),
         (vec![("category", "Gadgets".into())], "category", InvalidCategory),
         (vec![("sku", "AB 12".into())], "sku", InvalidSku),
-        (vec![("image_url", "ftp://example.com/a.png".into())], "image_url", InvalidUrl),
+        (
+            vec![("image_url", "ftp://example.com/a.png".into())],
+            "image_url",
+            InvalidUrl,
+        ),
         (vec![("image_url", "/a.png".into())], "image_url", InvalidUrl),
         (
             vec![("image_url", format!("https://example.com/{}", long(490)))],
@@ -149,7 +191,10 @@ fn duplicates_in_file_and_in_catalog() {
         sku_owned_by_other_product: true,
         ..DuplicateFacts::default()
     };
-    assert_eq!(verdict(&valid_row(), &catalog), vec![("sku".to_string(), DuplicateSku)]);
+    assert_eq!(
+        verdict(&valid_row(), &catalog),
+        vec![("sku".to_string(), DuplicateSku)]
+    );
     let messages: Vec<String> = match run(&valid_row(), &earlier) {
         Ok(_) => Vec::new(),
         Err(e) => e.into_iter().map(|e| e.message).collect(),
@@ -166,24 +211,32 @@ fn precedence_within_a_column() {
         vendor_product_id_taken_earlier_in_file: Some(1),
         sku_owned_by_other_product: true,
     };
-    let cases: &[(&[(&str, &str)], &[(&str, ErrorCode)])] = &[
+    let cases: &[(Changes<'_>, Expected<'_>)] = &[
         // missing beats everything
-        (&[("sku", " ")], &[("vendor_product_id", DuplicateInFile), ("sku", MissingRequiredField)]),
+        (
+            &[("sku", " ")],
+            &[
+                ("vendor_product_id", DuplicateInFile),
+                ("sku", MissingRequiredField),
+            ],
+        ),
         // too long beats malformed and duplicates
         (
             &[("sku", &"A B".repeat(40))],
             &[("vendor_product_id", DuplicateInFile), ("sku", FieldTooLong)],
         ),
         // malformed beats duplicates
-        (&[("sku", "A B")], &[("vendor_product_id", DuplicateInFile), ("sku", InvalidSku)]),
+        (
+            &[("sku", "A B")],
+            &[("vendor_product_id", DuplicateInFile), ("sku", InvalidSku)],
+        ),
         (
             &[("vendor_product_id", &"v".repeat(101))],
             &[("vendor_product_id", FieldTooLong), ("sku", DuplicateInFile)],
         ),
     ];
     for (changes, expected) in cases {
-        let expected: Vec<(String, ErrorCode)> =
-            expected.iter().map(|(c, e)| (c.to_string(), *e)).collect();
+        let expected: Vec<(String, ErrorCode)> = expected.iter().map(|(c, e)| (c.to_string(), *e)).collect();
         assert_eq!(verdict(&with(changes), &all_dups), expected, "{changes:?}");
     }
     // An invalid sku is not looked up in the catalog.
@@ -229,8 +282,7 @@ fn several_errors_come_back_in_the_files_column_order() {
         Ok(p) => panic!("expected errors, got {p:?}"),
         Err(e) => e,
     };
-    let got: Vec<(&str, ErrorCode)> =
-        errors.iter().map(|e| (e.column.as_str(), e.error_type)).collect();
+    let got: Vec<(&str, ErrorCode)> = errors.iter().map(|e| (e.column.as_str(), e.error_type)).collect();
     assert_eq!(
         got,
         vec![
@@ -251,14 +303,20 @@ fn several_errors_come_back_in_the_files_column_order() {
 
 #[test]
 fn compare_at_price_rules() {
-    let ok = run(&with(&[("compare_at_price", "19.99")]), &DuplicateFacts::default());
+    let ok = run(
+        &with(&[("compare_at_price", "19.99")]),
+        &DuplicateFacts::default(),
+    );
     assert_eq!(
         ok.map(|p| p.compare_at_price.map(|c| c.to_string())),
         Ok(Some("19.99".to_string()))
     );
     // Below the price.
     assert_eq!(
-        verdict(&with(&[("compare_at_price", "19.98")]), &DuplicateFacts::default()),
+        verdict(
+            &with(&[("compare_at_price", "19.98")]),
+            &DuplicateFacts::default()
+        ),
         vec![("compare_at_price".to_string(), InvalidPrice)]
     );
     // Price invalid: compare_at_price is checked on its own, not against the price.
@@ -351,7 +409,11 @@ fn values_are_trimmed_and_blank_optionals_are_absent() {
 fn category_is_matched_case_insensitively_and_stored_canonical() {
     for given in ["home & garden", "HOME & GARDEN", " Home & Garden "] {
         let got = run(&with(&[("category", given)]), &DuplicateFacts::default());
-        assert_eq!(got.map(|p| p.category), Ok("Home & Garden".to_string()), "{given}");
+        assert_eq!(
+            got.map(|p| p.category),
+            Ok("Home & Garden".to_string()),
+            "{given}"
+        );
     }
 }
 
@@ -361,7 +423,10 @@ fn lengths_count_characters_not_bytes() {
     assert_eq!(name.len(), 400);
     assert!(run(&with(&[("product_name", &name)]), &DuplicateFacts::default()).is_ok());
     assert_eq!(
-        verdict(&with(&[("product_name", &"é".repeat(201))]), &DuplicateFacts::default()),
+        verdict(
+            &with(&[("product_name", &"é".repeat(201))]),
+            &DuplicateFacts::default()
+        ),
         vec![("product_name".to_string(), FieldTooLong)]
     );
 }
@@ -385,12 +450,15 @@ fn unit_and_optional_fields_are_kept() {
     assert_eq!(p.description.as_deref(), Some("A mouse."));
     assert_eq!(p.weight_kg.map(|w| w.to_string()), Some("0.25".to_string()));
     assert_eq!(p.dimensions_cm.as_deref(), Some("10x6x4"));
-    assert_eq!(p.compare_at_price.map(|c| c.to_string()), Some("25.00".to_string()));
+    assert_eq!(
+        p.compare_at_price.map(|c| c.to_string()),
+        Some("25.00".to_string())
+    );
 }
 
 #[test]
 fn messages_name_the_column_and_the_value() {
-    let cases: &[(&[(&str, &str)], &str)] = &[
+    let cases: &[(Changes<'_>, &str)] = &[
         (
             &[("price", "12.345")],
             "price \"12.345\" has more than 2 decimal places; use at most 2, e.g. 12.35.",
@@ -420,7 +488,11 @@ fn messages_name_the_column_and_the_value() {
         ),
     ];
     for (changes, expected) in cases {
-        assert_eq!(messages_of(&with(changes)), vec![expected.to_string()], "{changes:?}");
+        assert_eq!(
+            messages_of(&with(changes)),
+            vec![expected.to_string()],
+            "{changes:?}"
+        );
     }
     let description = "d".repeat(2150);
     let msg = messages_of(&with(&[("description", &description)]));

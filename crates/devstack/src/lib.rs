@@ -1,0 +1,30 @@
+//! Local tooling, never deployed: sets up the local stack (`setup`), emulates the
+//! event sources of the template to drive the real handlers (`upload`), and calls the
+//! agent tools as the Gateway would (`tool`).
+
+use std::path::PathBuf;
+
+pub mod env;
+pub mod esm;
+pub mod setup;
+mod setup_seed;
+mod setup_tables;
+pub mod tool;
+pub mod upload;
+
+/// `devstack upload FILE --vendor VENDOR_ID [--name NAME] [--redeliver]`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadArgs {
+    pub file: PathBuf,
+    pub vendor: String,
+    pub name: Option<String>,
+    pub redeliver: bool,
+}
+
+/// `devstack tool TOOL_NAME --args JSON [--tenant TENANT]`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolArgs {
+    pub tool_name: String,
+    pub args: String,
+    pub tenant: Option<String>,
+}

@@ -1,0 +1,385 @@
+//! `devstack upload`: what S3 and Lambda would do with a vendor's CSV, driving the real
+//! handlers in-process.
+//!
+//! 1. put the file at `uploads/{vendor}/{name}` and build the S3 `ObjectCreated:Put`
+//!    notification exactly as S3 sends it (URL-encoded key, sequencer, eTag), applying
+//!    the bucket notification's prefix/suffix filter;
+//! 2. invoke csv-parser with it as an asynchronous invocation would (retried twice on
+//!    error, like Lambda's default);
+//! 3. drain the UploadRecords stream through the two event source mappings of the
+//!    template (filters, batch size, partial batch failures, retries) until idle;
+//! 4. read the upload's `upload_history` row.
+//!
+//! `--redeliver` delivers the S3 event twice and replays every stream batch.
+
+use crate::esm::{self, BatchHandler, Consumer, DrainOptions};
+use crate::UploadArgs;
+use anyhow::{bail, Context};
+use async_trait::async_trait;
+use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use aws_lambda_events::event::s3::S3Event;
+use aws_lambda_events::event::streams::DynamoDbEventResponse;
+use chrono::{DateTime, Utc};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Everything `upload` needs, built once from the environment (`.local/env`).
+pub struct Stack {
+    pub parser: csv_parser::Wiring,
+    pub validator: Arc<stream_validator::Wiring>,
+    pub errors: Arc<error_processor::Wiring>,
+    pub s3: aws_sdk_s3::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub streams: aws_sdk_dynamodbstreams::Client,
+    pub bucket: String,
+    pub table: String,
+    pub region: String,
+    pub database_url: String,
+}
+
+impl Stack {
+    pub async fn from_env() -> anyhow::Result<Stack> {
+        let config = domain::config::PipelineConfig::from_env()?;
+        let aws = domain::clients::aws_config().await;
+        let database_url = match &config.database {
+            domain::config::DatabaseConfig::Url(url) => url.clone(),
+            other => bail!("devstack needs DATABASE_URL, not {other:?}"),
+        };
+        Ok(Stack {
+            parser: csv_parser::Wiring::from_env()
+                .await
+                .map_err(|e| anyhow::anyhow!(e))?,
+            validator: Arc::new(
+                stream_validator::Wiring::from_env()
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e))?,
+            ),
+            errors: Arc::new(
+                error_processor::Wiring::from_env()
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e))?,
+            ),
+            s3: domain::clients::s3(&aws),
+            dynamodb: domain::clients::dynamodb(&aws),
+            streams: streams_client(&aws),
+            bucket: config.upload_bucket.clone(),
+            table: config.upload_records_table.clone(),
+            region: aws
+                .region()
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "us-east-1".into()),
+            database_url,
+        })
+    }
+
+    /// Puts `body` at `uploads/{vendor}/{name}`, delivers the event, drains the
+    /// streams, and returns the upload's `upload_history` row as JSON.
+    pub async fn upload(
+        &self,
+        vendor: &str,
+        name: &str,
+        body: Vec<u8>,
+        redeliver: bool,
+    ) -> anyhow::Result<serde_json::Value> {
+        let key = format!("uploads/{vendor}/{name}");
+        if !(key.starts_with("uploads/") && key.ends_with(".csv")) {
+            bail!("{key} does not match the bucket notification (prefix uploads/, suffix .csv): S3 would not invoke csv-parser");
+        }
+        let stream_arn = self.stream_arn().await?;
+        let from = esm::snapshot_tip(&self.streams, &stream_arn).await?;
+
+        let size = body.len() as i64;
+        let put = self
+            .s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .content_type("text/csv")
+            .body(body.into())
+            .send()
+            .await
+            .with_context(|| format!("putting s3://{}/{key}", self.bucket))?;
+        let event_time = Utc::now();
+        let event = s3_put_event(
+            &self.region,
+            &self.bucket,
+            &key,
+            size,
+            put.e_tag().unwrap_or_default(),
+            put.version_id(),
+            &sequencer(event_time),
+            event_time,
+        )?;
+        let upload_id = domain::upload::upload_id(
+            &self.bucket,
+            &key,
+            event.records[0].s3.object.sequencer.as_deref().unwrap_or(""),
+            put.version_id(),
+            event_time,
+        );
+        let deliveries = if redeliver { 2 } else { 1 };
+        for _ in 0..deliveries {
+            self.invoke_parser(&event).await?;
+        }
+        self.drain(&stream_arn, &from, &upload_id, redeliver).await?;
+        self.history(&upload_id).await
+    }
+
+    /// An asynchronous invocation: Lambda retries a failed one twice, then gives up.
+    pub async fn invoke_parser(&self, event: &S3Event) -> anyhow::Result<()> {
+        let mut last = None;
+        for attempt in 0..3u32 {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_secs(u64::from(attempt))).await;
+            }
+            match self.parser.parser().handle(event).await {
+                Ok(outcomes) => {
+                    tracing::info!(?outcomes, "csv-parser succeeded");
+                    return Ok(());
+                }
+                Err(e) => {
+                    tracing::warn!(attempt, error = %e, "csv-parser failed; Lambda would retry");
+                    last = Some(e);
+                }
+            }
+        }
+        bail!(
+            "csv-parser failed 3 times; the event would go to its on-failure destination: {}",
+            last.map(|e| e.to_string()).unwrap_or_default()
+        )
+    }
+
+    /// Drains the stream through both mappings of the template, for this upload's items.
+    pub async fn drain(
+        &self,
+        stream_arn: &str,
+        from: &esm::StreamPosition,
+        upload_id: &str,
+        replay: bool,
+    ) -> anyhow::Result<esm::DrainReport> {
+        let mut consumers = vec![
+            Consumer::new(
+                "stream-validator",
+                esm::settings_for("StreamValidatorFunction")?,
+                Arc::new(ValidatorHandler(self.validator.clone())),
+            ),
+            Consumer::new(
+                "error-processor",
+                esm::settings_for("ErrorProcessorFunction")?,
+                Arc::new(ErrorHandler(self.errors.clone())),
+            ),
+        ];
+        let wanted = upload_id.to_string();
+        let options = DrainOptions {
+            replay_batches: replay,
+            record_filter: Some(Arc::new(move |r: &EventRecord| {
+                record_upload_id(r).as_deref() == Some(&wanted)
+            })),
+            on_failure_log: Some(local_dir().join("devstack/on-failure.jsonl")),
+            ..DrainOptions::default()
+        };
+        esm::drain(&self.streams, stream_arn, from, &mut consumers, &options).await
+    }
+
+    pub async fn stream_arn(&self) -> anyhow::Result<String> {
+        let table = self
+            .dynamodb
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+            .with_context(|| format!("describing table {}", self.table))?;
+        table
+            .table
+            .and_then(|t| t.latest_stream_arn)
+            .with_context(|| format!("table {} has no stream", self.table))
+    }
+
+    /// The upload's `upload_history` row, every column, as one JSON object.
+    pub async fn history(&self, upload_id: &str) -> anyhow::Result<serde_json::Value> {
+        let (client, connection) = tokio_postgres::connect(&self.database_url, tokio_postgres::NoTls)
+            .await
+            .context("connecting to PostgreSQL")?;
+        let task = tokio::spawn(connection);
+        let row = client
+            .query_opt(
+                "SELECT row_to_json(h) FROM upload_history h WHERE upload_id = $1",
+                &[&upload_id],
+            )
+            .await?;
+        drop(client);
+        let _ = task.await;
+        match row {
+            Some(row) => Ok(row.get(0)),
+            None => bail!("no upload_history row for {upload_id}: see the log above"),
+        }
+    }
+}
+
+/// The clone's `.local/` folder, where the local stack keeps its state.
+pub fn local_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../.local"))
+}
+
+fn record_upload_id(record: &EventRecord) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Key {
+        upload_id: String,
+    }
+    serde_dynamo::from_item::<_, Key>(record.change.keys.clone())
+        .ok()
+        .map(|k| k.upload_id)
+}
+
+struct ValidatorHandler(Arc<stream_validator::Wiring>);
+struct ErrorHandler(Arc<error_processor::Wiring>);
+
+#[async_trait]
+impl BatchHandler for ValidatorHandler {
+    async fn handle(&self, event: Event) -> Result<DynamoDbEventResponse, lambda_runtime::Error> {
+        Ok(self.0.handle(&event).await)
+    }
+}
+
+#[async_trait]
+impl BatchHandler for ErrorHandler {
+    async fn handle(&self, event: Event) -> Result<DynamoDbEventResponse, lambda_runtime::Error> {
+        Ok(self.0.handle(&event).await)
+    }
+}
+
+/// DynamoDB Streams has no endpoint variable of its own locally: it is served by the
+/// DynamoDB endpoint.
+pub fn streams_client(aws: &aws_config::SdkConfig) -> aws_sdk_dynamodbstreams::Client {
+    let mut builder = aws_sdk_dynamodbstreams::config::Builder::from(aws);
+    if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL_DYNAMODB") {
+        if !endpoint.is_empty() {
+            builder = builder.endpoint_url(endpoint);
+        }
+    }
+    aws_sdk_dynamodbstreams::Client::from_conf(builder.build())
+}
+
+/// S3 sequencers are hexadecimal and grow with time for a key.
+pub fn sequencer(at: DateTime<Utc>) -> String {
+    format!("{:016X}", at.timestamp_nanos_opt().unwrap_or_default())
+}
+
+/// Characters S3 leaves as they are in event keys (besides alphanumerics); a space
+/// becomes `+`.
+const S3_KEY_SAFE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/')
+    .remove(b'*');
+
+/// Encodes a key as S3 does in event notifications (`+` for a space).
+pub fn encode_event_key(key: &str) -> String {
+    key.split(' ')
+        .map(|part| utf8_percent_encode(part, S3_KEY_SAFE).to_string())
+        .collect::<Vec<_>>()
+        .join("+")
+}
+
+/// The `ObjectCreated:Put` notification S3 sends, in its exact JSON shape.
+#[allow(clippy::too_many_arguments)]
+pub fn s3_put_event(
+    region: &str,
+    bucket: &str,
+    key: &str,
+    size: i64,
+    etag: &str,
+    version_id: Option<&str>,
+    sequencer: &str,
+    at: DateTime<Utc>,
+) -> anyhow::Result<S3Event> {
+    let mut object = serde_json::json!({
+        "key": encode_event_key(key),
+        "size": size,
+        "eTag": etag.trim_matches('"'),
+        "sequencer": sequencer,
+    });
+    if let Some(v) = version_id {
+        object["versionId"] = serde_json::Value::String(v.to_string());
+    }
+    let json = serde_json::json!({
+        "Records": [{
+            "eventVersion": "2.1",
+            "eventSource": "aws:s3",
+            "awsRegion": region,
+            "eventTime": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "eventName": "ObjectCreated:Put",
+            "userIdentity": { "principalId": "AWS:AIDADEVSTACK" },
+            "requestParameters": { "sourceIPAddress": "127.0.0.1" },
+            "responseElements": {
+                "x-amz-request-id": "DEVSTACK",
+                "x-amz-id-2": "devstack"
+            },
+            "s3": {
+                "s3SchemaVersion": "1.0",
+                "configurationId": "CsvUploads",
+                "bucket": {
+                    "name": bucket,
+                    "ownerIdentity": { "principalId": "DEVSTACK" },
+                    "arn": format!("arn:aws:s3:::{bucket}")
+                },
+                "object": object
+            }
+        }]
+    });
+    serde_json::from_value(json).context("the S3 event does not match aws_lambda_events::S3Event")
+}
+
+pub async fn run(args: UploadArgs) -> anyhow::Result<()> {
+    let name = match &args.name {
+        Some(n) => n.clone(),
+        None => args
+            .file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .context("FILE has no file name; pass --name")?,
+    };
+    let body = tokio::fs::read(&args.file)
+        .await
+        .with_context(|| format!("reading {}", args.file.display()))?;
+    let stack = Stack::from_env().await?;
+    let history = stack.upload(&args.vendor, &name, body, args.redeliver).await?;
+    println!("{}", serde_json::to_string(&history)?);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_keys_are_encoded_like_s3_and_decode_back() {
+        let key = "uploads/VEND001/spring sale+été (1).csv";
+        let encoded = encode_event_key(key);
+        assert_eq!(encoded, "uploads/VEND001/spring+sale%2B%C3%A9t%C3%A9+%281%29.csv");
+        assert_eq!(domain::upload::decode_event_key(&encoded), key);
+    }
+
+    #[test]
+    fn the_put_event_has_the_lambda_shape() {
+        let at = Utc::now();
+        let event = s3_put_event(
+            "us-east-1",
+            "b",
+            "uploads/V/a b.csv",
+            10,
+            "\"abc\"",
+            None,
+            "00AB",
+            at,
+        )
+        .expect("event");
+        let record = &event.records[0];
+        assert_eq!(record.s3.object.key.as_deref(), Some("uploads/V/a+b.csv"));
+        assert_eq!(record.s3.object.sequencer.as_deref(), Some("00AB"));
+        assert_eq!(record.event_name.as_deref(), Some("ObjectCreated:Put"));
+    }
+}

@@ -1,0 +1,240 @@
+//! The local stack itself: the DynamoDB stream carries what the pipeline writes, the
+//! migrations are idempotent and seed the reference data, S3 answers, the functions'
+//! configuration loads from `.local/env`, and `devstack setup` can run again.
+//! Run after `make up`.
+
+use domain::config::{ConfigError, PipelineConfig};
+use domain::model::{record_id, RecordStatus, RowError, UploadRecord};
+use domain::ErrorCode;
+use e2e::stack;
+use std::collections::HashMap;
+use std::time::Duration;
+
+#[tokio::test]
+async fn an_upload_record_comes_back_from_the_stream_as_written() {
+    let sdk = stack::aws().await;
+    let table = stack::var("UPLOAD_RECORDS_TABLE");
+    let now = chrono::Utc::now();
+    let written = UploadRecord {
+        upload_id: stack::unique("UPLOAD_E2E_STREAM"),
+        record_id: record_id(7),
+        vendor_id: "VEND001".into(),
+        file_name: "foundation.csv".into(),
+        row_number: 7,
+        product_data: [
+            ("sku", "E2E-STREAM-1"),
+            ("price", "-1.00"),
+            ("product_name", "Stream, \"quoted\" — ünïcode"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+        status: RecordStatus::Error,
+        error_type: Some(ErrorCode::InvalidPrice),
+        error_reason: vec![RowError::new(
+            ErrorCode::InvalidPrice,
+            "price",
+            "price -1.00 must be > 0",
+        )],
+        created_at: now.to_rfc3339(),
+        updated_at: now.to_rfc3339(),
+        ttl: now.timestamp() + 86_400,
+    };
+    let item: HashMap<String, aws_sdk_dynamodb::types::AttributeValue> =
+        serde_dynamo::to_item(&written).unwrap_or_else(|e| panic!("serialize: {e}"));
+    domain::clients::dynamodb(&sdk)
+        .put_item()
+        .table_name(&table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("PutItem: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)));
+
+    let record = stack::find_in_stream(&sdk, &table, Duration::from_secs(60), |r| {
+        let s = |k: &str| match r.new_image.get(k) {
+            Some(aws_sdk_dynamodbstreams::types::AttributeValue::S(v)) => v.as_str(),
+            _ => "",
+        };
+        s("upload_id") == written.upload_id && s("record_id") == written.record_id
+    })
+    .await
+    .unwrap_or_else(|| panic!("no stream record for {} within 60 s", written.upload_id));
+    assert_eq!(record.event_name, "INSERT");
+    let read: UploadRecord =
+        serde_dynamo::from_item(record.new_image).unwrap_or_else(|e| panic!("decode NewImage: {e}"));
+    assert_eq!(read, written);
+}
+
+const CATEGORIES: [&str; 20] = [
+    "Electronics",
+    "Computer Accessories",
+    "Audio Equipment",
+    "Mobile Accessories",
+    "Computer Storage",
+    "Clothing",
+    "Men's Clothing",
+    "Women's Clothing",
+    "Accessories",
+    "Home & Garden",
+    "Kitchen",
+    "Bedroom",
+    "Bathroom",
+    "Living Room",
+    "Garden",
+    "Sports & Outdoors",
+    "Books",
+    "Toys & Games",
+    "Health & Beauty",
+    "Food & Beverage",
+];
+
+#[tokio::test]
+async fn migrations_are_idempotent_and_seed_categories_and_vendors() {
+    let mut client = stack::pg().await;
+    domain::migrations::run(&mut client)
+        .await
+        .unwrap_or_else(|e| panic!("first run: {e}"));
+    let again = domain::migrations::run(&mut client)
+        .await
+        .unwrap_or_else(|e| panic!("second run: {e}"));
+    assert_eq!(again, 0, "a second run applies nothing");
+
+    let rows = client
+        .query(
+            "SELECT category_name FROM product_categories WHERE is_active",
+            &[],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("categories: {e}"));
+    let mut names: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    names.sort();
+    let mut expected: Vec<String> = CATEGORIES.iter().map(|s| s.to_string()).collect();
+    expected.sort();
+    assert_eq!(names, expected);
+
+    let parents = client
+        .query(
+            "SELECT category_name, parent_category FROM product_categories
+             WHERE category_name IN ('Men''s Clothing', 'Garden', 'Home & Garden')
+             ORDER BY category_name",
+            &[],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("parents: {e}"));
+    let parents: Vec<(String, Option<String>)> = parents.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(
+        parents,
+        vec![
+            ("Garden".to_string(), Some("Home & Garden".to_string())),
+            ("Home & Garden".to_string(), None),
+            ("Men's Clothing".to_string(), Some("Clothing".to_string())),
+        ]
+    );
+
+    let vendors = client
+        .query(
+            "SELECT vendor_id, vendor_name, status FROM vendors
+             WHERE vendor_id IN ('VEND001', 'VEND002', 'VEND003') ORDER BY vendor_id",
+            &[],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("vendors: {e}"));
+    let vendors: Vec<(String, String, String)> =
+        vendors.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+    assert_eq!(vendors.len(), 3, "{vendors:?}");
+    for ((id, name, status), (want_id, want_name)) in vendors.iter().zip([
+        ("VEND001", "TechGear"),
+        ("VEND002", "StyleWear"),
+        ("VEND003", "HomeEssentials"),
+    ]) {
+        assert_eq!(id, want_id);
+        assert!(name.contains(want_name), "{id}: {name}");
+        assert_eq!(status, "active", "{id}");
+    }
+}
+
+#[tokio::test]
+async fn s3_put_and_get_round_trip() {
+    let sdk = stack::aws().await;
+    let s3 = domain::clients::s3(&sdk);
+    let bucket = stack::var("UPLOAD_BUCKET");
+    let key = format!("e2e/foundation/{}.csv", stack::unique("roundtrip"));
+    let body = "sku,price\nA-1,9.99\n\u{feff}ünïcode,1\n".as_bytes().to_vec();
+    s3.put_object()
+        .bucket(&bucket)
+        .key(&key)
+        .body(body.clone().into())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("PutObject: {}", aws_sdk_s3::error::DisplayErrorContext(e)));
+    let got = s3
+        .get_object()
+        .bucket(&bucket)
+        .key(&key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GetObject: {}", aws_sdk_s3::error::DisplayErrorContext(e)));
+    assert_eq!(got.content_length(), Some(body.len() as i64));
+    let read = got
+        .body
+        .collect()
+        .await
+        .unwrap_or_else(|e| panic!("read body: {e}"))
+        .into_bytes();
+    assert_eq!(read.as_ref(), body.as_slice());
+    s3.delete_object()
+        .bucket(&bucket)
+        .key(&key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("DeleteObject: {}", aws_sdk_s3::error::DisplayErrorContext(e)));
+}
+
+#[test]
+fn pipeline_config_loads_from_the_stack_env_and_names_what_is_missing() {
+    stack::load_env();
+    let cfg = PipelineConfig::from_env().unwrap_or_else(|e| panic!("PipelineConfig::from_env: {e}"));
+    assert_eq!(cfg.upload_records_table, stack::var("UPLOAD_RECORDS_TABLE"));
+    assert_eq!(cfg.upload_bucket, stack::var("UPLOAD_BUCKET"));
+    assert_eq!(cfg.max_upload_bytes, 104_857_600);
+
+    let without_db: HashMap<String, String> = stack::load_env()
+        .iter()
+        .filter(|(k, _)| k != "DATABASE_URL")
+        .cloned()
+        .collect();
+    match PipelineConfig::from_source(&without_db) {
+        Err(ConfigError::Missing { name, .. }) => assert_eq!(name, "DATABASE_URL"),
+        other => panic!("expected DATABASE_URL to be reported missing, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn setup_runs_again_without_changing_anything() {
+    stack::load_env();
+    let report = devstack::setup::run()
+        .await
+        .unwrap_or_else(|e| panic!("devstack setup: {e:#}"));
+    assert!(report.tables_created.is_empty(), "{report:?}");
+    assert!(!report.bucket_created, "{report:?}");
+    assert_eq!(report.migrations_applied, 0, "{report:?}");
+    assert!(report.items_seeded >= 27, "{report:?}");
+
+    // Product 1 exists for both tenants: the GSI keeps them apart.
+    let sdk = stack::aws().await;
+    let out = domain::clients::dynamodb(&sdk)
+        .query()
+        .table_name(stack::var("PRODUCT_REVIEWS_TABLE"))
+        .index_name("tenant_id-product_id-index")
+        .key_condition_expression("tenant_id = :t AND product_id = :p")
+        .expression_attribute_values(":t", aws_sdk_dynamodb::types::AttributeValue::S("tenantb".into()))
+        .expression_attribute_values(":p", aws_sdk_dynamodb::types::AttributeValue::N("1".into()))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("Query: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)));
+    assert!(out.count() >= 1);
+    assert!(out.items().iter().all(|i| matches!(
+        i.get("tenant_id"),
+        Some(aws_sdk_dynamodb::types::AttributeValue::S(t)) if t == "tenantb"
+    )));
+}

@@ -1,0 +1,127 @@
+//! Transient faults are retried, never recorded as verdicts.
+
+use aws_lambda_events::event::dynamodb::Event;
+use devstack::upload::{s3_put_event, sequencer};
+use domain::model::RecordStatus;
+use e2e::faults::{retarget_url, url_addr, Proxy};
+use e2e::pipeline::{field, items, pg, stack, unique, valid_row, HEADER};
+
+/// The stream batch Lambda would deliver for these items (INSERT, NewImage).
+fn insert_batch(items: &[domain::model::UploadRecord]) -> Event {
+    let records: Vec<serde_json::Value> = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let image: serde_dynamo::Item = serde_dynamo::to_item(item).expect("item");
+            let keys: serde_dynamo::Item = serde_dynamo::to_item(serde_json::json!({
+                "upload_id": item.upload_id, "record_id": item.record_id
+            }))
+            .expect("keys");
+            serde_json::json!({
+                "eventID": format!("ev{i}"),
+                "eventName": "INSERT",
+                "eventVersion": "1.1",
+                "eventSource": "aws:dynamodb",
+                "awsRegion": "us-east-1",
+                "dynamodb": {
+                    "ApproximateCreationDateTime": 1_700_000_000,
+                    "Keys": keys,
+                    "NewImage": image,
+                    "SequenceNumber": format!("{:021}", i + 1),
+                    "SizeBytes": 100,
+                    "StreamViewType": "NEW_IMAGE"
+                },
+                "eventSourceARN": "arn:aws:dynamodb:us-east-1:000000000000:table/UploadRecords/stream/x"
+            })
+        })
+        .collect();
+    serde_json::from_value(serde_json::json!({ "Records": records })).expect("a DynamoDB stream event")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_down_during_validation_marks_nothing_and_the_retry_completes_exactly() {
+    let stack = stack().await;
+    let db = pg().await;
+    let p = unique("DOWN");
+
+    let arn = stack.stream_arn().await.expect("stream");
+    let from = devstack::esm::snapshot_tip(&stack.streams, &arn).await.expect("stream tip");
+
+    // The parser runs normally.
+    let mut body = String::from(HEADER);
+    for i in 1..=12 {
+        body.push('\n');
+        body.push_str(&valid_row(&p, i, "7.00"));
+    }
+    body.push_str(&format!("\n{p}-P13,Bad,Nope,{p}-SKU-13,1.00,1,,,,\n"));
+    let key = format!("uploads/VEND001/{p}.csv");
+    let put = stack
+        .s3
+        .put_object()
+        .bucket(&stack.bucket)
+        .key(&key)
+        .body(body.into_bytes().into())
+        .send()
+        .await
+        .expect("put");
+    let now = chrono::Utc::now();
+    let event = s3_put_event("us-east-1", &stack.bucket, &key, 0, put.e_tag().unwrap_or_default(), None, &sequencer(now), now)
+        .expect("event");
+    stack.invoke_parser(&event).await.expect("parse");
+    let upload_id = domain::upload::upload_id(&stack.bucket, &key, &sequencer(now), None, now);
+    let pending = items(&stack, &upload_id).await;
+    assert_eq!(pending.len(), 13);
+
+    // The validator reaches PostgreSQL through a proxy that we switch off.
+    let url = std::env::var("DATABASE_URL").expect("DATABASE_URL");
+    let proxy = Proxy::start(url_addr(&url).expect("host:port in DATABASE_URL")).await.expect("proxy");
+    let proxied = retarget_url(&url, proxy.addr()).expect("url");
+    let pool = domain::clients::pg_pool(&domain::config::DatabaseConfig::Url(proxied)).await.expect("pool");
+    let validator = stream_validator::Wiring {
+        objects: domain::adapters::s3_objects::S3Objects::new(stack.s3.clone()),
+        records: domain::adapters::dynamo_records::DynamoRecords::new(stack.dynamodb.clone(), stack.table.clone()),
+        catalog: domain::adapters::postgres::PgCatalog::new(pool),
+        bucket: stack.bucket.clone(),
+    };
+    let batch = insert_batch(&pending);
+    let all: Vec<String> = batch
+        .records
+        .iter()
+        .filter_map(|r| r.change.sequence_number.clone())
+        .collect();
+
+    proxy.set_up(false);
+    let response = validator.handle(&batch).await;
+    let failed: Vec<String> = response
+        .batch_item_failures
+        .iter()
+        .filter_map(|f| f.item_identifier.clone())
+        .collect();
+    assert_eq!(failed, all, "every record of the batch is reported for retry");
+    assert!(items(&stack, &upload_id).await.iter().all(|i| i.status == RecordStatus::PendingValidation));
+    let decided: i64 = db
+        .query_one("SELECT count(*) FROM upload_rows WHERE upload_id = $1", &[&upload_id])
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(decided, 0, "no verdict recorded while the database is down");
+
+    // Back up: the retry converges, and a second retry changes nothing.
+    proxy.set_up(true);
+    for _ in 0..2 {
+        let response = validator.handle(&batch).await;
+        assert!(response.batch_item_failures.is_empty(), "{:?}", response.batch_item_failures);
+    }
+    // The error row's MODIFY event reaches the error processor through the real stream.
+    stack.drain(&arn, &from, &upload_id, false).await.expect("drain");
+    let h = stack.history(&upload_id).await.expect("history");
+    assert_eq!(field(&h, "status"), "partial", "{h}");
+    assert_eq!(field(&h, "valid_records"), 12);
+    assert_eq!(field(&h, "error_records"), 1);
+    let n: i64 = db
+        .query_one("SELECT count(*) FROM products WHERE upload_id = $1", &[&upload_id])
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(n, 12);
+}
