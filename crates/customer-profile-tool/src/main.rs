@@ -1,1 +1,17 @@
-fn main() {}
+use domain::config::{required, ProcessEnv, CUSTOMER_PROFILE_TABLE};
+use domain::tools::profile::DynamoProfiles;
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    domain::telemetry::init();
+    let table = required(&ProcessEnv, CUSTOMER_PROFILE_TABLE, "the CustomerProfile DynamoDB table name")?;
+    let sdk = domain::clients::aws_config().await;
+    let store = DynamoProfiles::new(domain::clients::dynamodb(&sdk), table);
+    let store = &store;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        customer_profile_tool::handle(event, store).await
+    }))
+    .await
+}

@@ -1,1 +1,15 @@
-fn main() {}
+use gateway_interceptor::{InterceptorConfig, DEFAULT_TENANT_CLAIM, TENANT_CLAIM_ENV};
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    domain::telemetry::init();
+    let tenant_claim: String = domain::config::parsed_or(&domain::config::ProcessEnv, TENANT_CLAIM_ENV, DEFAULT_TENANT_CLAIM.to_string())?;
+    let config = InterceptorConfig { tenant_claim };
+    let config = &config;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        gateway_interceptor::handle(event, config).await
+    }))
+    .await
+}

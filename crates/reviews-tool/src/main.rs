@@ -1,1 +1,24 @@
-fn main() {}
+use domain::config::{parsed_or, required, ProcessEnv, PRODUCT_REVIEWS_TABLE};
+use domain::tools::reviews::{DynamoReviewIndex, TokenSigner};
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use reviews_tool::{ReviewsConfig, DEFAULT_PAGE_SIZE, PAGE_SIZE_ENV, TOKEN_SECRET_ENV};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    domain::telemetry::init();
+    let table = required(&ProcessEnv, PRODUCT_REVIEWS_TABLE, "the ProductReviews DynamoDB table name")?;
+    let secret = required(&ProcessEnv, TOKEN_SECRET_ENV, "the HMAC key that signs next_token")?;
+    let page_size: i32 = parsed_or(&ProcessEnv, PAGE_SIZE_ENV, DEFAULT_PAGE_SIZE)?;
+    let config = ReviewsConfig {
+        signer: TokenSigner::new(secret),
+        page_size,
+    };
+    let sdk = domain::clients::aws_config().await;
+    let index = DynamoReviewIndex::new(domain::clients::dynamodb(&sdk), table);
+    let (index, config) = (&index, &config);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        reviews_tool::handle(event, index, config).await
+    }))
+    .await
+}

@@ -1,1 +1,31 @@
-fn main() {}
+use domain::config::{required, ProcessEnv, CUSTOMER_PROFILE_TABLE, WARRANTY_TABLE};
+use domain::tools::profile::DynamoProfiles;
+use domain::tools::warranty::{DynamoWarranties, SystemClock};
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::Value;
+use warranty_tool::WarrantyPorts;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    domain::telemetry::init();
+    let warranty_table = required(&ProcessEnv, WARRANTY_TABLE, "the Warranty DynamoDB table name")?;
+    let profile_table = required(
+        &ProcessEnv,
+        CUSTOMER_PROFILE_TABLE,
+        "the CustomerProfile table (owner check by e-mail)",
+    )?;
+    let sdk = domain::clients::aws_config().await;
+    let dynamodb = domain::clients::dynamodb(&sdk);
+    let warranties = DynamoWarranties::new(dynamodb.clone(), warranty_table);
+    let profiles = DynamoProfiles::new(dynamodb, profile_table);
+    let ports = WarrantyPorts {
+        warranties: &warranties,
+        profiles: &profiles,
+        clock: &SystemClock,
+    };
+    let ports = &ports;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        warranty_tool::handle(event, ports).await
+    }))
+    .await
+}
