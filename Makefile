@@ -23,7 +23,10 @@ help:
 	@echo "make up      start the local stack, write $(ENV_FILE), create tables/bucket, migrate, seed"
 	@echo "make down    stop what make up started"
 	@echo "make status  show which services answer"
-	@echo "make test    make up, then fmt check, clippy and the whole test suite"
+	@echo "make test    make up, then fmt check, clippy, template linters and every test"
+	@echo "make demo    make up, then a tour of the pipeline and the agent tools"
+	@echo "make bench   benchmarks against their baselines"
+	@echo "make build   every function for Lambda, arm64 (cargo-lambda)"
 
 up:
 	@$(call timed,stack,scripts/stack/up.sh)
@@ -43,23 +46,25 @@ setup: devstack
 devstack:
 	@$(CARGO) build -q -p devstack --bin devstack
 
-# Placeholders the lead fills in.
-demo:
-	@echo "make demo: not written yet" >&2
+# A scripted tour: clean CSV, CSV full of mistakes (and its report), re-upload, every tool.
+demo: up
+	@scripts/demo.sh
 
-build:
-	$(CARGO) build --workspace
+# Every function for Lambda (arm64, cargo-lambda): see make/infra.mk.
+build: lambda-build
 
+# Formatting, lints (warnings are errors), and the template linters (make/infra.mk adds them).
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-bench:
-	@echo "make bench: not written yet" >&2
+# Benchmarks against their baselines, printed side by side (needs the stack for writes).
+bench: up
+	@$(CARGO) build -q -p devstack --bin bench
+	@. ./$(ENV_FILE) && "$(CARGO_TARGET_DIR)/debug/bench"
 
-test: up
-	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
+# The README's test command: set-up, lints, then every test (unit and end-to-end).
+test: up lint
 	$(CARGO) test --workspace
 
 # Other parts of the project add their targets in make/*.mk.
