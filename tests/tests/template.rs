@@ -442,6 +442,21 @@ fn functions_get_the_environment_their_code_reads() -> TestResult {
         let got: BTreeSet<&str> = vars.keys().map(String::as_str).collect();
         let want: BTreeSet<&str> = names.iter().copied().collect();
         assert_eq!(got, want, "{id} environment");
+
+        // The CA bundle the database functions verify TLS with comes from the layer.
+        if let Some(bundle) = vars.get("DB_CA_BUNDLE") {
+            assert_eq!(bundle, &json!("/opt/rds-ca/global-bundle.pem"), "{id}");
+            assert!(
+                properties(&template, id)?
+                    .get("Layers")
+                    .is_some_and(|l| l == &json!([{"Ref": "RdsCaBundleLayer"}])),
+                "{id} mounts RdsCaBundleLayer"
+            );
+            assert!(
+                properties(&template, id)?.get("VpcConfig").is_some(),
+                "{id} runs in the database's VPC"
+            );
+        }
     }
     Ok(())
 }

@@ -91,6 +91,8 @@ pub fn from_pg(err: tokio_postgres::Error) -> PortError {
         Some(state) => {
             let code = state.code();
             code.starts_with("08")
+                // An expired IAM token or a rotated secret: fresh credentials next time.
+                || code.starts_with("28")
                 || code.starts_with("53")
                 || code.starts_with("57")
                 || code == "40001"
