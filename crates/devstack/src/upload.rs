@@ -177,6 +177,8 @@ impl Stack {
                 record_upload_id(r).as_deref() == Some(&wanted)
             })),
             on_failure_log: Some(local_dir().join("devstack/on-failure.jsonl")),
+            // Large files on a long-lived, filled-up DynamoDB Local are slow (DESIGN.md §6).
+            timeout: Duration::from_secs(1_800),
             ..DrainOptions::default()
         };
         esm::drain(&self.streams, stream_arn, from, &mut consumers, &options).await
