@@ -44,7 +44,7 @@ sql "SELECT vendor_product_id, sku, price, stock_quantity, status, upload_id
 say "4. Upload history and error summary"
 sql "SELECT upload_id, file_name, status, total_records, valid_records, error_records, success_rate_percent
      FROM recent_uploads WHERE file_name LIKE '%-$RUN_ID.csv'"
-sql "SELECT vendor_id, vendor_name, total_products, total_uploads, total_errors FROM vendor_summary ORDER BY vendor_id"
+sql "SELECT vendor_id, vendor_name, total_products, total_uploads, total_errors FROM vendor_summary WHERE vendor_id IN ('VEND001','VEND002','VEND003') ORDER BY vendor_id"
 sql "SELECT error_type, count(*) AS occurrences FROM validation_errors
      WHERE upload_id = '$broken_id' GROUP BY error_type ORDER BY occurrences DESC, error_type"
 

@@ -168,7 +168,14 @@ pub fn profile_from_item(item: HashMap<String, AttributeValue>) -> Result<Custom
     };
     let mut p: CustomerProfile = serde_dynamo::from_item(item)
         .map_err(|e| PortError::rejected("DynamoDB", format!("a CustomerProfile item does not read as a profile: {e}")))?;
-    p.lifetime_value = money;
+    // DynamoDB keeps numbers without trailing zeros (4875.20 comes back as 4875.2):
+    // money is shown in cents.
+    p.lifetime_value = money.map(|mut d| {
+        if d.scale() < 2 {
+            d.rescale(2);
+        }
+        d
+    });
     Ok(p)
 }
 
@@ -396,5 +403,17 @@ mod tests {
         assert_eq!(json["total_purchases"], 15);
         assert!(json.get("date_of_birth").is_none());
         assert_eq!(normalize_name("  John   DOE "), "john doe");
+    }
+
+    #[test]
+    fn money_is_shown_in_cents_even_when_dynamodb_dropped_the_zero() {
+        for (stored, shown) in [("4875.2", "4875.20"), ("100", "100.00"), ("0.125", "0.125")] {
+            let item = HashMap::from([
+                ("customer_id".to_string(), AttributeValue::S("CUST002".into())),
+                ("lifetime_value".to_string(), AttributeValue::N(stored.into())),
+            ]);
+            let p = profile_from_item(item).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(p.to_json().unwrap_or_default()["lifetime_value"], shown);
+        }
     }
 }
