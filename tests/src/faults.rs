@@ -95,6 +95,9 @@ mod tests {
             retarget_url("postgres://u:p@127.0.0.1:55432/catalog", addr).as_deref(),
             Some("postgres://u:p@127.0.0.1:4000/catalog")
         );
-        assert_eq!(url_addr("postgres://u:p@127.0.0.1:55432/catalog"), "127.0.0.1:55432".parse().ok());
+        assert_eq!(
+            url_addr("postgres://u:p@127.0.0.1:55432/catalog"),
+            "127.0.0.1:55432".parse().ok()
+        );
     }
 }

@@ -2,6 +2,6 @@
 
 pub mod faults;
 pub mod pipeline;
+pub mod runtime_api;
 pub mod stack;
 pub mod template;
-pub mod runtime_api;

@@ -94,7 +94,8 @@ pub async fn errors(db: &tokio_postgres::Client, upload_id: &str) -> Vec<(i32, S
 }
 
 pub fn field<'a>(row: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    row.get(name).unwrap_or_else(|| panic!("{name} missing from {row}"))
+    row.get(name)
+        .unwrap_or_else(|| panic!("{name} missing from {row}"))
 }
 
 pub fn upload_id_of(row: &serde_json::Value) -> String {

@@ -63,17 +63,33 @@ pub fn binary(package: &str, name: &str) -> PathBuf {
 }
 
 /// Runs `bin` against a fresh Runtime API for one invocation.
-pub async fn invoke_binary(bin: &Path, env: &[(&str, &str)], event: Value, client_context: Option<String>) -> Outcome {
-    invoke_binary_many(bin, env, vec![Invocation { event, client_context }])
-        .await
-        .into_iter()
-        .next()
-        .unwrap_or(Outcome::ProcessExited(None, "no outcome".into()))
+pub async fn invoke_binary(
+    bin: &Path,
+    env: &[(&str, &str)],
+    event: Value,
+    client_context: Option<String>,
+) -> Outcome {
+    invoke_binary_many(
+        bin,
+        env,
+        vec![Invocation {
+            event,
+            client_context,
+        }],
+    )
+    .await
+    .into_iter()
+    .next()
+    .unwrap_or(Outcome::ProcessExited(None, "no outcome".into()))
 }
 
 /// Runs `bin` for each invocation in turn (one process, like a warm execution
 /// environment) and returns one outcome per invocation.
-pub async fn invoke_binary_many(bin: &Path, env: &[(&str, &str)], invocations: Vec<Invocation>) -> Vec<Outcome> {
+pub async fn invoke_binary_many(
+    bin: &Path,
+    env: &[(&str, &str)],
+    invocations: Vec<Invocation>,
+) -> Vec<Outcome> {
     let expected = invocations.len();
     let listener = match TcpListener::bind("127.0.0.1:0").await {
         Ok(l) => l,
@@ -93,7 +109,9 @@ pub async fn invoke_binary_many(bin: &Path, env: &[(&str, &str)], invocations: V
     let (tx, mut rx) = mpsc::unbounded_channel::<(String, Outcome)>();
     let server = tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { return };
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
             let queue = queue.clone();
             let tx = tx.clone();
             tokio::spawn(async move {
@@ -104,7 +122,10 @@ pub async fn invoke_binary_many(bin: &Path, env: &[(&str, &str)], invocations: V
 
     let mut cmd = tokio::process::Command::new(bin);
     cmd.env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
-        .env("AWS_LAMBDA_FUNCTION_NAME", bin.file_name().and_then(|n| n.to_str()).unwrap_or("function"))
+        .env(
+            "AWS_LAMBDA_FUNCTION_NAME",
+            bin.file_name().and_then(|n| n.to_str()).unwrap_or("function"),
+        )
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
@@ -119,7 +140,10 @@ pub async fn invoke_binary_many(bin: &Path, env: &[(&str, &str)], invocations: V
         Ok(c) => c,
         Err(e) => {
             server.abort();
-            return vec![Outcome::ProcessExited(None, format!("cannot start {}: {e}", bin.display())); expected];
+            return vec![
+                Outcome::ProcessExited(None, format!("cannot start {}: {e}", bin.display()));
+                expected
+            ];
         }
     };
     let stderr = Arc::new(Mutex::new(String::new()));
@@ -233,13 +257,17 @@ async fn serve(
                 .write_all(b"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n{\"status\":\"OK\"}\n")
                 .await?;
         } else {
-            write.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n").await?;
+            write
+                .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+                .await?;
         }
     }
     Ok(())
 }
 
-async fn read_request<R: tokio::io::AsyncBufRead + Unpin>(reader: &mut R) -> std::io::Result<Option<Request>> {
+async fn read_request<R: tokio::io::AsyncBufRead + Unpin>(
+    reader: &mut R,
+) -> std::io::Result<Option<Request>> {
     let mut line = String::new();
     if reader.read_line(&mut line).await? == 0 {
         return Ok(None);

@@ -28,7 +28,10 @@ fn the_validator_sample_decodes_into_pending_items() {
     assert!(decoded.undecodable.is_empty());
     assert_eq!(decoded.groups.len(), 1);
     let (_, rows) = &decoded.groups[0];
-    assert_eq!(rows[0].1.product_data.get("sku").map(String::as_str), Some("TG-MOUSE-01"));
+    assert_eq!(
+        rows[0].1.product_data.get("sku").map(String::as_str),
+        Some("TG-MOUSE-01")
+    );
 }
 
 #[test]
@@ -42,5 +45,8 @@ fn the_error_processor_sample_decodes_into_error_rows() {
     assert_eq!(first.errors.len(), 2);
     assert!(first.original.is_some());
     let malformed = error_processor::error_row(&rows[1].1);
-    assert!(malformed.original.is_none(), "a malformed row's cells are not reported");
+    assert!(
+        malformed.original.is_none(),
+        "a malformed row's cells are not reported"
+    );
 }

@@ -45,7 +45,9 @@ async fn postgres_down_during_validation_marks_nothing_and_the_retry_completes_e
     let p = unique("DOWN");
 
     let arn = stack.stream_arn().await.expect("stream");
-    let from = devstack::esm::snapshot_tip(&stack.streams, &arn).await.expect("stream tip");
+    let from = devstack::esm::snapshot_tip(&stack.streams, &arn)
+        .await
+        .expect("stream tip");
 
     // The parser runs normally.
     let mut body = String::from(HEADER);
@@ -65,8 +67,17 @@ async fn postgres_down_during_validation_marks_nothing_and_the_retry_completes_e
         .await
         .expect("put");
     let now = chrono::Utc::now();
-    let event = s3_put_event("us-east-1", &stack.bucket, &key, 0, put.e_tag().unwrap_or_default(), None, &sequencer(now), now)
-        .expect("event");
+    let event = s3_put_event(
+        "us-east-1",
+        &stack.bucket,
+        &key,
+        0,
+        put.e_tag().unwrap_or_default(),
+        None,
+        &sequencer(now),
+        now,
+    )
+    .expect("event");
     stack.invoke_parser(&event).await.expect("parse");
     let upload_id = domain::upload::upload_id(&stack.bucket, &key, &sequencer(now), None, now);
     let pending = items(&stack, &upload_id).await;
@@ -74,12 +85,19 @@ async fn postgres_down_during_validation_marks_nothing_and_the_retry_completes_e
 
     // The validator reaches PostgreSQL through a proxy that we switch off.
     let url = std::env::var("DATABASE_URL").expect("DATABASE_URL");
-    let proxy = Proxy::start(url_addr(&url).expect("host:port in DATABASE_URL")).await.expect("proxy");
+    let proxy = Proxy::start(url_addr(&url).expect("host:port in DATABASE_URL"))
+        .await
+        .expect("proxy");
     let proxied = retarget_url(&url, proxy.addr()).expect("url");
-    let pool = domain::clients::pg_pool(&domain::config::DatabaseConfig::Url(proxied)).await.expect("pool");
+    let pool = domain::clients::pg_pool(&domain::config::DatabaseConfig::Url(proxied))
+        .await
+        .expect("pool");
     let validator = stream_validator::Wiring {
         objects: domain::adapters::s3_objects::S3Objects::new(stack.s3.clone()),
-        records: domain::adapters::dynamo_records::DynamoRecords::new(stack.dynamodb.clone(), stack.table.clone()),
+        records: domain::adapters::dynamo_records::DynamoRecords::new(
+            stack.dynamodb.clone(),
+            stack.table.clone(),
+        ),
         catalog: domain::adapters::postgres::PgCatalog::new(pool),
         bucket: stack.bucket.clone(),
     };
@@ -98,9 +116,15 @@ async fn postgres_down_during_validation_marks_nothing_and_the_retry_completes_e
         .filter_map(|f| f.item_identifier.clone())
         .collect();
     assert_eq!(failed, all, "every record of the batch is reported for retry");
-    assert!(items(&stack, &upload_id).await.iter().all(|i| i.status == RecordStatus::PendingValidation));
+    assert!(items(&stack, &upload_id)
+        .await
+        .iter()
+        .all(|i| i.status == RecordStatus::PendingValidation));
     let decided: i64 = db
-        .query_one("SELECT count(*) FROM upload_rows WHERE upload_id = $1", &[&upload_id])
+        .query_one(
+            "SELECT count(*) FROM upload_rows WHERE upload_id = $1",
+            &[&upload_id],
+        )
         .await
         .expect("count")
         .get(0);
@@ -110,7 +134,11 @@ async fn postgres_down_during_validation_marks_nothing_and_the_retry_completes_e
     proxy.set_up(true);
     for _ in 0..2 {
         let response = validator.handle(&batch).await;
-        assert!(response.batch_item_failures.is_empty(), "{:?}", response.batch_item_failures);
+        assert!(
+            response.batch_item_failures.is_empty(),
+            "{:?}",
+            response.batch_item_failures
+        );
     }
     // The error row's MODIFY event reaches the error processor through the real stream.
     stack.drain(&arn, &from, &upload_id, false).await.expect("drain");
@@ -119,7 +147,10 @@ async fn postgres_down_during_validation_marks_nothing_and_the_retry_completes_e
     assert_eq!(field(&h, "valid_records"), 12);
     assert_eq!(field(&h, "error_records"), 1);
     let n: i64 = db
-        .query_one("SELECT count(*) FROM products WHERE upload_id = $1", &[&upload_id])
+        .query_one(
+            "SELECT count(*) FROM products WHERE upload_id = $1",
+            &[&upload_id],
+        )
         .await
         .expect("count")
         .get(0);

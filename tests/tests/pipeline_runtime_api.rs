@@ -64,13 +64,26 @@ async fn the_parser_and_validator_binaries_answer_the_runtime_api() {
         .await
         .expect("put");
     let now = chrono::Utc::now();
-    let event = s3_put_event("us-east-1", &stack.bucket, &key, 0, put.e_tag().unwrap_or_default(), None, &sequencer(now), now)
-        .expect("event");
+    let event = s3_put_event(
+        "us-east-1",
+        &stack.bucket,
+        &key,
+        0,
+        put.e_tag().unwrap_or_default(),
+        None,
+        &sequencer(now),
+        now,
+    )
+    .expect("event");
     let upload_id = domain::upload::upload_id(&stack.bucket, &key, &sequencer(now), None, now);
 
     let parser = binary("csv-parser", "csv-parser");
     let outcome = invoke_binary(&parser, &env, serde_json::to_value(&event).expect("json"), None).await;
-    assert_eq!(outcome, Outcome::Response(Value::Null), "csv-parser answers with no payload");
+    assert_eq!(
+        outcome,
+        Outcome::Response(Value::Null),
+        "csv-parser answers with no payload"
+    );
     let written = items(&stack, &upload_id).await;
     assert_eq!(written.len(), 4);
 
@@ -78,7 +91,10 @@ async fn the_parser_and_validator_binaries_answer_the_runtime_api() {
     let outcome = invoke_binary(&validator, &env, insert_batch(&written), None).await;
     assert_eq!(outcome, Outcome::Response(json!({ "batchItemFailures": [] })));
     let row = db
-        .query_one("SELECT status, valid_records FROM upload_history WHERE upload_id = $1", &[&upload_id])
+        .query_one(
+            "SELECT status, valid_records FROM upload_history WHERE upload_id = $1",
+            &[&upload_id],
+        )
         .await
         .expect("history");
     assert_eq!(row.get::<_, String>(0), "completed");
@@ -97,7 +113,10 @@ async fn the_parser_and_validator_binaries_answer_the_runtime_api() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_function_without_its_table_name_fails_at_init_naming_it() {
     // Empty counts as missing (the child inherits the test's environment otherwise).
-    let mut env: Vec<(&str, &str)> = env().into_iter().filter(|(k, _)| *k != "UPLOAD_RECORDS_TABLE").collect();
+    let mut env: Vec<(&str, &str)> = env()
+        .into_iter()
+        .filter(|(k, _)| *k != "UPLOAD_RECORDS_TABLE")
+        .collect();
     env.push(("UPLOAD_RECORDS_TABLE", ""));
     let parser = binary("csv-parser", "csv-parser");
     match invoke_binary(&parser, &env, json!({ "Records": [] }), None).await {

@@ -21,8 +21,14 @@ async fn twenty_thousand_rows_are_counted_exactly() {
     }
     body.push('\n');
     let started = std::time::Instant::now();
-    let h = stack.upload("VEND002", &format!("{p}.csv"), body.into_bytes(), false).await.expect("upload");
-    eprintln!("20,000-row upload drained in {:.1} s", started.elapsed().as_secs_f64());
+    let h = stack
+        .upload("VEND002", &format!("{p}.csv"), body.into_bytes(), false)
+        .await
+        .expect("upload");
+    eprintln!(
+        "20,000-row upload drained in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let id = upload_id_of(&h);
     assert_eq!(field(&h, "status"), "partial", "{h}");
     assert_eq!(field(&h, "total_records"), 20_000);
@@ -37,6 +43,15 @@ async fn twenty_thousand_rows_are_counted_exactly() {
     assert_eq!(n, 19_990);
     let items = items(&stack, &id).await;
     assert_eq!(items.len(), 20_000);
-    assert_eq!(items.iter().filter(|i| i.status == RecordStatus::Validated).count(), 19_990);
-    assert_eq!(items.iter().filter(|i| i.status == RecordStatus::Error).count(), 10);
+    assert_eq!(
+        items
+            .iter()
+            .filter(|i| i.status == RecordStatus::Validated)
+            .count(),
+        19_990
+    );
+    assert_eq!(
+        items.iter().filter(|i| i.status == RecordStatus::Error).count(),
+        10
+    );
 }

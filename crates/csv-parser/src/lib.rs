@@ -53,7 +53,10 @@ pub enum Outcome {
     /// Not a vendor upload (other prefix or suffix), or the object is gone.
     Ignored,
     /// A file-level failure was recorded.
-    Failed { upload_id: String, error_type: ErrorCode },
+    Failed {
+        upload_id: String,
+        error_type: ErrorCode,
+    },
     /// Every row is in UploadRecords.
     Parsed { upload_id: String, total_records: u64 },
     /// A redelivery of an upload that was already fully parsed.
@@ -77,7 +80,8 @@ where
     }
 
     pub async fn handle_record(&self, record: &S3EventRecord) -> Result<Outcome, PortError> {
-        let (Some(bucket), Some(raw_key)) = (record.s3.bucket.name.as_deref(), record.s3.object.key.as_deref())
+        let (Some(bucket), Some(raw_key)) =
+            (record.s3.bucket.name.as_deref(), record.s3.object.key.as_deref())
         else {
             tracing::warn!("S3 record without bucket or key; ignored");
             return Ok(Outcome::Ignored);
@@ -140,7 +144,11 @@ where
         let reader = self.objects.open(bucket, key, &info).await?;
         let (header, mut rows) = match CsvRows::open(reader).await.map_err(read_error)? {
             HeaderOutcome::Ready(header, rows) => (header, rows),
-            HeaderOutcome::Empty => return self.fail(&ctx, Vec::new(), Vec::new(), messages::empty_file()).await,
+            HeaderOutcome::Empty => {
+                return self
+                    .fail(&ctx, Vec::new(), Vec::new(), messages::empty_file())
+                    .await
+            }
             HeaderOutcome::InvalidEncoding => {
                 let error = messages::invalid_header_encoding();
                 return self.fail(&ctx, Vec::new(), Vec::new(), error).await;
@@ -149,7 +157,9 @@ where
         if !header.missing_required.is_empty() {
             let missing: Vec<String> = header.missing_required.iter().map(|c| c.to_string()).collect();
             let error = messages::missing_columns(&missing);
-            return self.fail(&ctx, header.columns.clone(), header.columns.clone(), error).await;
+            return self
+                .fail(&ctx, header.columns.clone(), header.columns.clone(), error)
+                .await;
         }
         let mut total: u64 = 0;
         let mut claims = Vec::with_capacity(CLAIM_BUFFER);
@@ -174,7 +184,9 @@ where
         self.ledger.register_claims(&id, &claims).await?;
         drop(rows);
         if total == 0 {
-            return self.fail(&ctx, Vec::new(), Vec::new(), messages::empty_file()).await;
+            return self
+                .fail(&ctx, Vec::new(), Vec::new(), messages::empty_file())
+                .await;
         }
 
         let start = UploadStart {
@@ -240,7 +252,12 @@ where
         Ok(())
     }
 
-    async fn flush(&self, upload_id: &str, buffer: &mut Vec<UploadRecord>, resume: bool) -> Result<(), PortError> {
+    async fn flush(
+        &self,
+        upload_id: &str,
+        buffer: &mut Vec<UploadRecord>,
+        resume: bool,
+    ) -> Result<(), PortError> {
         if buffer.is_empty() {
             return Ok(());
         }
@@ -255,7 +272,9 @@ where
     }
 
     fn item(&self, ctx: &UploadContext<'_>, row_number: u64, outcome: RowOutcome) -> UploadRecord {
-        let stamp = ctx.event_time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let stamp = ctx
+            .event_time
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let ttl = (ctx.event_time + Duration::days(self.settings.record_ttl_days)).timestamp();
         let errors: Vec<RowError> = outcome.row_error().into_iter().collect();
         let status = if errors.is_empty() {
@@ -364,7 +383,9 @@ impl Wiring {
         })
     }
 
-    pub fn parser(&self) -> Parser<'_, impl ObjectStore, impl RecordStore, impl UploadLedger + VendorDirectory> {
+    pub fn parser(
+        &self,
+    ) -> Parser<'_, impl ObjectStore, impl RecordStore, impl UploadLedger + VendorDirectory> {
         Parser {
             objects: &self.objects,
             records: &self.records,

@@ -67,4 +67,3 @@ pub fn missing_columns(missing: &[String]) -> RowError {
         ),
     )
 }
-

@@ -18,7 +18,10 @@ use tracing::Instrument;
 
 pub const TOOLS: &[&str] = &[GET_CUSTOMER_PROFILE, UPDATE_CUSTOMER_PROFILE];
 
-pub async fn handle<S: ProfileStore>(event: LambdaEvent<Value>, store: &S) -> Result<Value, lambda_runtime::Error> {
+pub async fn handle<S: ProfileStore>(
+    event: LambdaEvent<Value>,
+    store: &S,
+) -> Result<Value, lambda_runtime::Error> {
     let span = gateway::invocation_span(&event.context);
     async move {
         let name = match gateway::tool_name(&event.context) {
@@ -81,7 +84,10 @@ async fn get<S: ProfileStore>(args: Value, store: &S) -> ToolOutcome {
         Lookup::Email(email) => {
             let mut all = store.profiles_by_email(email).await?;
             if all.len() > 1 {
-                tracing::warn!(matches = all.len(), "several profiles share one e-mail; answering the first by customer_id");
+                tracing::warn!(
+                    matches = all.len(),
+                    "several profiles share one e-mail; answering the first by customer_id"
+                );
                 all.sort_by(|a, b| a.customer_id.cmp(&b.customer_id));
             }
             all.into_iter().next()
@@ -111,15 +117,23 @@ fn parse_get(event: Value) -> Result<Lookup, ToolError> {
         }
     });
     match (id_given, email_given) {
-        (true, true) => a.problem("customer_id", "give exactly one of customer_id and email, not both"),
-        (false, false) if !a.has_problems() => a.problem("customer_id", "give exactly one of customer_id and email"),
+        (true, true) => a.problem(
+            "customer_id",
+            "give exactly one of customer_id and email, not both",
+        ),
+        (false, false) if !a.has_problems() => {
+            a.problem("customer_id", "give exactly one of customer_id and email")
+        }
         _ => {}
     }
     a.finish()?;
     match (id, email) {
         (Some(id), None) => Ok(Lookup::Id(id)),
         (None, Some(e)) => Ok(Lookup::Email(e)),
-        _ => Err(ToolError::invalid_argument("customer_id", "give exactly one of customer_id and email")),
+        _ => Err(ToolError::invalid_argument(
+            "customer_id",
+            "give exactly one of customer_id and email",
+        )),
     }
 }
 
@@ -153,7 +167,10 @@ fn parse_update(event: Value) -> Result<(CustomerId, ProfileUpdate), ToolError> 
         if valid_phone(&p) {
             Some(p)
         } else {
-            a.problem("phone", format!("{p:?} is not a phone number (7 to 20 digits, spaces, ( ) . -, optional leading +)"));
+            a.problem(
+                "phone",
+                format!("{p:?} is not a phone number (7 to 20 digits, spaces, ( ) . -, optional leading +)"),
+            );
             None
         }
     });
@@ -164,7 +181,10 @@ fn parse_update(event: Value) -> Result<(CustomerId, ProfileUpdate), ToolError> 
     let notes = a.string("notes").and_then(|n| {
         let chars = n.chars().count();
         if chars > MAX_NOTES_CHARS {
-            a.problem("notes", format!("must be at most {MAX_NOTES_CHARS} characters, got {chars}"));
+            a.problem(
+                "notes",
+                format!("must be at most {MAX_NOTES_CHARS} characters, got {chars}"),
+            );
             None
         } else {
             Some(n)
@@ -197,27 +217,45 @@ const REQUIRED_ADDRESS_FIELDS: &[&str] = &["street", "city", "country"];
 fn parse_address(a: &mut Args, m: &Map<String, Value>) -> Option<Address> {
     let mut bad = false;
     for k in unknown_keys(m, ADDRESS_FIELDS) {
-        a.problem(&format!("address.{k}"), "is not an address field (street, city, state, zip, country)");
+        a.problem(
+            &format!("address.{k}"),
+            "is not an address field (street, city, state, zip, country)",
+        );
         bad = true;
     }
     let mut field = |name: &str| -> Option<String> {
-        let max = if name == "zip" { MAX_ZIP_CHARS } else { MAX_ADDRESS_FIELD_CHARS };
+        let max = if name == "zip" {
+            MAX_ZIP_CHARS
+        } else {
+            MAX_ADDRESS_FIELD_CHARS
+        };
         match m.get(name) {
             None => {
                 if REQUIRED_ADDRESS_FIELDS.contains(&name) {
-                    a.problem(&format!("address.{name}"), "is required (the address is replaced as a whole)");
+                    a.problem(
+                        &format!("address.{name}"),
+                        "is required (the address is replaced as a whole)",
+                    );
                     bad = true;
                 }
                 None
             }
-            Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= max => Some(s.trim().to_string()),
+            Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= max => {
+                Some(s.trim().to_string())
+            }
             Some(Value::String(_)) => {
-                a.problem(&format!("address.{name}"), format!("must be 1 to {max} characters"));
+                a.problem(
+                    &format!("address.{name}"),
+                    format!("must be 1 to {max} characters"),
+                );
                 bad = true;
                 None
             }
             Some(other) => {
-                a.problem(&format!("address.{name}"), format!("must be a string, got {}", json_type(other)));
+                a.problem(
+                    &format!("address.{name}"),
+                    format!("must be a string, got {}", json_type(other)),
+                );
                 bad = true;
                 None
             }

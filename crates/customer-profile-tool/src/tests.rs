@@ -35,8 +35,14 @@ async fn reads_by_id_or_by_email_case_insensitively() {
     assert!(by_id.get("date_of_birth").is_none(), "{by_id}");
     let by_email = run(GET_CUSTOMER_PROFILE, json!({"email": "John.DOE@example.com"}), &s).await;
     assert_eq!(by_email, by_id);
-    assert_eq!(run(GET_CUSTOMER_PROFILE, json!({"customer_id": "CUST999"}), &s).await["error"]["code"], "NOT_FOUND");
-    assert_eq!(run(GET_CUSTOMER_PROFILE, json!({"email": "x@example.com"}), &s).await["error"]["code"], "NOT_FOUND");
+    assert_eq!(
+        run(GET_CUSTOMER_PROFILE, json!({"customer_id": "CUST999"}), &s).await["error"]["code"],
+        "NOT_FOUND"
+    );
+    assert_eq!(
+        run(GET_CUSTOMER_PROFILE, json!({"email": "x@example.com"}), &s).await["error"]["code"],
+        "NOT_FOUND"
+    );
 }
 
 #[tokio::test]
@@ -58,7 +64,12 @@ async fn updates_existing_profiles_only() {
     assert_eq!(out["address"]["city"], "Springfield");
     assert_eq!(out["communication_preferences"]["sms"], false);
     assert_eq!(out["lifetime_value"], "12345.67");
-    let missing = run(UPDATE_CUSTOMER_PROFILE, json!({"customer_id": "CUST404", "notes": "x"}), &s).await;
+    let missing = run(
+        UPDATE_CUSTOMER_PROFILE,
+        json!({"customer_id": "CUST404", "notes": "x"}),
+        &s,
+    )
+    .await;
     assert_eq!(missing["error"]["code"], "NOT_FOUND");
     assert_eq!(s.profiles.lock().map(|p| p.len()).unwrap_or_default(), 1);
 }
@@ -75,7 +86,11 @@ async fn malformed_arguments_are_json_errors() {
         json!({"customer_id": "CUST001", "tier": "VIP"}),
     ];
     for args in get_bad {
-        assert_eq!(run(GET_CUSTOMER_PROFILE, args.clone(), &s).await["error"]["code"], "INVALID_ARGUMENT", "{args}");
+        assert_eq!(
+            run(GET_CUSTOMER_PROFILE, args.clone(), &s).await["error"]["code"],
+            "INVALID_ARGUMENT",
+            "{args}"
+        );
     }
     let long_notes = "x".repeat(1001);
     let update_bad = [
@@ -96,7 +111,14 @@ async fn malformed_arguments_are_json_errors() {
         json!({"customer_id": "CUST001", "lifetime_value": 1}),
     ];
     for args in update_bad {
-        assert_eq!(run(UPDATE_CUSTOMER_PROFILE, args.clone(), &s).await["error"]["code"], "INVALID_ARGUMENT", "{args}");
+        assert_eq!(
+            run(UPDATE_CUSTOMER_PROFILE, args.clone(), &s).await["error"]["code"],
+            "INVALID_ARGUMENT",
+            "{args}"
+        );
     }
-    assert_eq!(run("delete_customer_profile", json!({}), &s).await["error"]["code"], "UNKNOWN_TOOL");
+    assert_eq!(
+        run("delete_customer_profile", json!({}), &s).await["error"]["code"],
+        "UNKNOWN_TOOL"
+    );
 }

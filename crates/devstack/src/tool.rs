@@ -72,7 +72,11 @@ enum Forwarded {
 /// The MCP `tools/call` the agent would send, through the real interceptor handler.
 async fn through_interceptor(full_name: &str, arguments: Value, tenant: &str) -> anyhow::Result<Forwarded> {
     let claim: String = parsed_or(&ProcessEnv, TENANT_CLAIM_ENV, DEFAULT_TENANT_CLAIM.to_string())?;
-    let secret = required(&ProcessEnv, JWT_SECRET_ENV, "the HS256 key devstack signs its JWTs with (source .local/env)")?;
+    let secret = required(
+        &ProcessEnv,
+        JWT_SECRET_ENV,
+        "the HS256 key devstack signs its JWTs with (source .local/env)",
+    )?;
     let token = hs256_jwt(&secret, &claim, tenant)?;
     let body = json!({
         "jsonrpc": "2.0",
@@ -103,7 +107,9 @@ async fn through_interceptor(full_name: &str, arguments: Value, tenant: &str) ->
         .await
         .map_err(|e| anyhow!("the interceptor failed: {e}"))?;
     if let Some(response) = output.pointer("/mcp/transformedGatewayResponse") {
-        return Ok(Forwarded::Refused(response.get("body").cloned().unwrap_or(Value::Null)));
+        return Ok(Forwarded::Refused(
+            response.get("body").cloned().unwrap_or(Value::Null),
+        ));
     }
     let forwarded = output
         .pointer("/mcp/transformedGatewayRequest/body")
@@ -133,7 +139,11 @@ pub async fn invoke(full_name: &str, arguments: Value) -> anyhow::Result<Value> 
         REVIEWS_TARGET => {
             let table = required(env, domain::config::PRODUCT_REVIEWS_TABLE, "source .local/env")?;
             let config = reviews_tool::ReviewsConfig {
-                signer: TokenSigner::new(required(env, reviews_tool::TOKEN_SECRET_ENV, "source .local/env")?),
+                signer: TokenSigner::new(required(
+                    env,
+                    reviews_tool::TOKEN_SECRET_ENV,
+                    "source .local/env",
+                )?),
                 page_size: parsed_or(env, reviews_tool::PAGE_SIZE_ENV, reviews_tool::DEFAULT_PAGE_SIZE)?,
             };
             reviews_tool::handle(event, &DynamoReviewIndex::new(dynamodb, table), &config).await

@@ -678,7 +678,10 @@ async fn records_older_than_the_maximum_age_are_discarded_unseen() {
     }
     // DynamoDB Local rounds ApproximateCreationDateTime down to the minute, so every
     // record is older than a millisecond.
-    let strict = EsmSettings { maximum_record_age: Some(Duration::from_millis(1)), ..settings(10, 5, false) };
+    let strict = EsmSettings {
+        maximum_record_age: Some(Duration::from_millis(1)),
+        ..settings(10, 5, false)
+    };
     let handler = Recorder::ok();
     let mut consumers = vec![Consumer::new("c", strict, handler.clone())];
     let report = run(&local, &arn, &from, &mut consumers, &opts()).await;

@@ -120,7 +120,12 @@ pub trait UploadLedger: Send + Sync {
     /// Records a file-level failure: `failed` history with zero counts and its row-0 error.
     async fn fail_upload(&self, failure: &FileFailure) -> Result<(), PortError>;
     /// Records the errors of rows not yet recorded; returns how many rows were new.
-    async fn record_errors(&self, upload_id: &str, vendor_id: &str, rows: &[ErrorRow]) -> Result<u64, PortError>;
+    async fn record_errors(
+        &self,
+        upload_id: &str,
+        vendor_id: &str,
+        rows: &[ErrorRow],
+    ) -> Result<u64, PortError>;
     async fn state(&self, upload_id: &str) -> Result<Option<UploadState>, PortError>;
     async fn report_lines(&self, upload_id: &str) -> Result<Vec<ReportLine>, PortError>;
     /// Sets the final status if the upload is still processing and complete; false otherwise.

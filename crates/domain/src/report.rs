@@ -61,7 +61,10 @@ mod tests {
     use super::*;
 
     fn data(pairs: &[(&str, &str)]) -> ProductData {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -98,16 +101,31 @@ mod tests {
             },
         ];
         let text = String::from_utf8(render(&columns, &lines).expect("render")).expect("utf8");
-        let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(text.as_bytes());
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(text.as_bytes());
         let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().expect("parse back");
         assert_eq!(rows.len(), 4);
         assert!(rows.iter().all(|r| r.len() == 6));
-        assert_eq!(&rows[0], vec!["sku", "price", "extra", "row_number", "error_type", "error_message"]);
+        assert_eq!(
+            &rows[0],
+            vec![
+                "sku",
+                "price",
+                "extra",
+                "row_number",
+                "error_type",
+                "error_message"
+            ]
+        );
         assert_eq!(&rows[1][0], "'=HYPERLINK(\"x\")");
         assert_eq!(&rows[1][1], "'-3");
         assert_eq!(&rows[1][2], "a,b");
         assert_eq!(&rows[2][4], "INVALID_PRICE");
-        assert_eq!(&rows[3], vec!["", "", "", "3", "MALFORMED_ROW", "row 3 has 2 fields"]);
+        assert_eq!(
+            &rows[3],
+            vec!["", "", "", "3", "MALFORMED_ROW", "row 3 has 2 fields"]
+        );
     }
 
     #[test]

@@ -132,7 +132,10 @@ mod tests {
 
     #[test]
     fn upload_ids_are_deterministic_per_put() {
-        let t = Utc.with_ymd_and_hms(2026, 11, 23, 10, 30, 45).single().expect("time");
+        let t = Utc
+            .with_ymd_and_hms(2026, 11, 23, 10, 30, 45)
+            .single()
+            .expect("time");
         let a = upload_id("b", "uploads/V/x.csv", "0055AED6DCD90281E5", None, t);
         let again = upload_id("b", "uploads/V/x.csv", "0055AED6DCD90281E5", None, t);
         let other_put = upload_id("b", "uploads/V/x.csv", "0055AED6DCD90281E6", None, t);

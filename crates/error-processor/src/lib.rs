@@ -58,14 +58,19 @@ impl<L: UploadLedger, O: ObjectStore> ErrorProcessor<'_, L, O> {
     }
 
     async fn record_upload(&self, upload_id: &str, rows: &[(String, UploadRecord)]) -> Result<(), PortError> {
-        let Some((_, first)) = rows.first() else { return Ok(()) };
+        let Some((_, first)) = rows.first() else {
+            return Ok(());
+        };
         let mut error_rows: Vec<ErrorRow> = Vec::with_capacity(rows.len());
         for (_, item) in rows {
             if error_rows.iter().all(|r| r.row_number != item.row_number) {
                 error_rows.push(error_row(item));
             }
         }
-        let fresh = self.ledger.record_errors(upload_id, &first.vendor_id, &error_rows).await?;
+        let fresh = self
+            .ledger
+            .record_errors(upload_id, &first.vendor_id, &error_rows)
+            .await?;
         tracing::info!(fresh, "error rows recorded");
         domain::finalise::finalise(self.ledger, self.objects, self.bucket, upload_id).await?;
         Ok(())

@@ -64,15 +64,23 @@ impl Refusal {
     }
 }
 
-pub async fn handle(event: LambdaEvent<Value>, config: &InterceptorConfig) -> Result<Value, lambda_runtime::Error> {
+pub async fn handle(
+    event: LambdaEvent<Value>,
+    config: &InterceptorConfig,
+) -> Result<Value, lambda_runtime::Error> {
     let span = tracing::info_span!("interceptor", request_id = %event.context.request_id);
-    async move { Ok(intercept(event.payload, config)) }.instrument(span).await
+    async move { Ok(intercept(event.payload, config)) }
+        .instrument(span)
+        .await
 }
 
 /// The whole interceptor: input payload in, output payload out. Never fails: whatever
 /// it cannot make sense of is refused.
 pub fn intercept(input: Value, config: &InterceptorConfig) -> Value {
-    let version = input.get("interceptorInputVersion").and_then(Value::as_str).unwrap_or("");
+    let version = input
+        .get("interceptorInputVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if version != INTERCEPTOR_VERSION {
         tracing::warn!(version, "unexpected interceptorInputVersion; processing as 1.0");
     }
@@ -132,9 +140,21 @@ pub fn refusal(id: &Value, r: &Refusal) -> Value {
 }
 
 /// Pins one JSON-RPC message, or says why it is refused (with the message id).
-fn pin(mut message: Value, headers: Option<&Map<String, Value>>, config: &InterceptorConfig) -> Result<Value, (Value, Refusal)> {
-    let method = message.get("method").and_then(Value::as_str).unwrap_or("").to_string();
-    let tool = message.pointer("/params/name").and_then(Value::as_str).unwrap_or("").to_string();
+fn pin(
+    mut message: Value,
+    headers: Option<&Map<String, Value>>,
+    config: &InterceptorConfig,
+) -> Result<Value, (Value, Refusal)> {
+    let method = message
+        .get("method")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let tool = message
+        .pointer("/params/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     let pinned = method == "tools/call" && is_pinned(&tool);
     if !pinned {
         tracing::info!(method, tool, "passed through");
@@ -145,7 +165,9 @@ fn pin(mut message: Value, headers: Option<&Map<String, Value>>, config: &Interc
     let Some(params) = message.get_mut("params").and_then(Value::as_object_mut) else {
         return Err((id, Refusal::unauthorized("tools/call without params")));
     };
-    let arguments = params.entry("arguments").or_insert_with(|| Value::Object(Map::new()));
+    let arguments = params
+        .entry("arguments")
+        .or_insert_with(|| Value::Object(Map::new()));
     let Some(arguments) = arguments.as_object_mut() else {
         return Err((
             id,
@@ -176,8 +198,10 @@ pub fn tenant_from_headers(headers: Option<&Map<String, Value>>, claim: &str) ->
         .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case("authorization")))
         .and_then(|(_, v)| v.as_str())
         .ok_or_else(|| Refusal::unauthorized("no bearer token reached the interceptor"))?;
-    let token = bearer_token(authorization).ok_or_else(|| Refusal::unauthorized("the Authorization header holds no bearer token"))?;
-    let claims = jwt_claims(token).ok_or_else(|| Refusal::unauthorized("the bearer token is not a decodable JWT"))?;
+    let token = bearer_token(authorization)
+        .ok_or_else(|| Refusal::unauthorized("the Authorization header holds no bearer token"))?;
+    let claims =
+        jwt_claims(token).ok_or_else(|| Refusal::unauthorized("the bearer token is not a decodable JWT"))?;
     match claims.get(claim) {
         Some(Value::String(t)) if !t.trim().is_empty() => Ok(t.trim().to_string()),
         _ => Err(Refusal::unauthorized(format!(

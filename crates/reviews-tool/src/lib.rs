@@ -6,8 +6,8 @@
 use domain::tools::args::Args;
 use domain::tools::gateway::{self, unknown_tool};
 use domain::tools::reviews::{
-    parse_end, parse_start, Review, ReviewFilter, ReviewIndex, ReviewKey, ReviewQuery, TokenSigner, DEFAULT_LIMIT,
-    GET_PRODUCT_REVIEWS, MAX_LIMIT, MAX_TENANT_ID_LEN, SEARCH_REVIEWS,
+    parse_end, parse_start, Review, ReviewFilter, ReviewIndex, ReviewKey, ReviewQuery, TokenSigner,
+    DEFAULT_LIMIT, GET_PRODUCT_REVIEWS, MAX_LIMIT, MAX_TENANT_ID_LEN, SEARCH_REVIEWS,
 };
 use domain::tools::{into_result, ToolError, ToolOutcome};
 use domain::PortError;
@@ -117,7 +117,10 @@ fn parse(tool: &str, event: Value) -> Result<Request, ToolError> {
         if t.trim().is_empty() {
             a.problem("tenant_id", "must not be empty");
         } else if t.len() > MAX_TENANT_ID_LEN {
-            a.problem("tenant_id", format!("must be at most {MAX_TENANT_ID_LEN} characters"));
+            a.problem(
+                "tenant_id",
+                format!("must be at most {MAX_TENANT_ID_LEN} characters"),
+            );
         }
     }
     let product_id = if per_product {
@@ -130,7 +133,11 @@ fn parse(tool: &str, event: Value) -> Result<Request, ToolError> {
         None
     };
     let min_rating = a.integer_in("min_rating", 1, 5);
-    let max_rating = if per_product { a.integer_in("max_rating", 1, 5) } else { None };
+    let max_rating = if per_product {
+        a.integer_in("max_rating", 1, 5)
+    } else {
+        None
+    };
     if let (Some(lo), Some(hi)) = (min_rating, max_rating) {
         if lo > hi {
             a.problem("min_rating", format!("must not exceed max_rating ({lo} > {hi})"));
@@ -155,10 +162,17 @@ fn parse(tool: &str, event: Value) -> Result<Request, ToolError> {
             a.problem("start_date", "must not be after end_date");
         }
     }
-    let verified_only = if per_product { a.boolean("verified_only").unwrap_or(false) } else { false };
+    let verified_only = if per_product {
+        a.boolean("verified_only").unwrap_or(false)
+    } else {
+        false
+    };
     let limit = a.integer_in("limit", 1, MAX_LIMIT).unwrap_or(DEFAULT_LIMIT);
     let next_token = a.string("next_token");
-    if next_token.as_deref().is_some_and(|t| t.is_empty() || t.len() > 2048) {
+    if next_token
+        .as_deref()
+        .is_some_and(|t| t.is_empty() || t.len() > 2048)
+    {
         a.problem("next_token", "must be a token returned by a previous call");
     }
     a.finish()?;
@@ -199,7 +213,9 @@ async fn read_page<I: ReviewIndex>(
     let mut reviews: Vec<Review> = Vec::new();
     let mut resume: Option<ReviewKey> = None;
     for _ in 0..MAX_PAGES_PER_CALL {
-        let page = index.query_page(&request.query, start_after.as_ref(), config.page_size).await?;
+        let page = index
+            .query_page(&request.query, start_after.as_ref(), config.page_size)
+            .await?;
         let read = page.items.len();
         for (i, review) in page.items.into_iter().enumerate() {
             if !filter.matches(&review) {
@@ -208,7 +224,11 @@ async fn read_page<I: ReviewIndex>(
             reviews.push(review);
             if reviews.len() == request.limit {
                 let more = i + 1 < read || page.last_evaluated.is_some();
-                let resume = if more { reviews.last().map(Review::key) } else { None };
+                let resume = if more {
+                    reviews.last().map(Review::key)
+                } else {
+                    None
+                };
                 return finish(tool, request, reviews, resume, config);
             }
         }
@@ -230,7 +250,9 @@ fn finish(
     resume: Option<ReviewKey>,
     config: &ReviewsConfig,
 ) -> Result<Page, PortError> {
-    let next_token = resume.map(|k| config.signer.mint(tool, &request.query, &k)).transpose()?;
+    let next_token = resume
+        .map(|k| config.signer.mint(tool, &request.query, &k))
+        .transpose()?;
     Ok(Page { reviews, next_token })
 }
 
@@ -241,7 +263,10 @@ async fn summary<I: ReviewIndex>(query: &ReviewQuery, index: &I) -> Result<Value
     let mut counts = [0u64; 5];
     let mut total = Decimal::ZERO;
     let mut n: u64 = 0;
-    for s in samples.iter().filter(|s| query.filter.matches_date(&s.review_date)) {
+    for s in samples
+        .iter()
+        .filter(|s| query.filter.matches_date(&s.review_date))
+    {
         n += 1;
         total += Decimal::from(s.rating);
         if (1..=5).contains(&s.rating) {
@@ -251,7 +276,8 @@ async fn summary<I: ReviewIndex>(query: &ReviewQuery, index: &I) -> Result<Value
     let average = if n == 0 {
         Value::Null
     } else {
-        let avg = (total / Decimal::from(n)).round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+        let avg =
+            (total / Decimal::from(n)).round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
         avg.to_f64()
             .and_then(serde_json::Number::from_f64)
             .map(Value::Number)

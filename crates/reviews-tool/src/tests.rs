@@ -31,7 +31,14 @@ fn sample() -> InMemoryReviewIndex {
     for i in 0..23 {
         let rating = (i % 5) + 1;
         let day = (i % 28) + 1;
-        v.push(review("ta", 1, &format!("r{i:03}"), rating, &format!("2024-12-{day:02}T12:00:00Z"), i % 2 == 0));
+        v.push(review(
+            "ta",
+            1,
+            &format!("r{i:03}"),
+            rating,
+            &format!("2024-12-{day:02}T12:00:00Z"),
+            i % 2 == 0,
+        ));
     }
     v.push(review("ta", 2, "x001", 5, "2024-12-31T23:59:59Z", true));
     v.push(review("tb", 1, "b001", 1, "2024-12-01T00:00:00Z", true));
@@ -48,7 +55,11 @@ async fn run(tool: &str, args: Value, index: &InMemoryReviewIndex, cfg: &Reviews
 fn ids(v: &Value) -> Vec<String> {
     v["reviews"]
         .as_array()
-        .map(|a| a.iter().filter_map(|r| r["review_id"].as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r["review_id"].as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -86,7 +97,13 @@ async fn pages_through_every_match_exactly_once_whatever_the_page_size() {
 async fn a_full_page_is_returned_even_when_the_filter_drops_most_items() {
     let index = sample();
     let cfg = config(2);
-    let out = run(GET_PRODUCT_REVIEWS, json!({"tenant_id": "ta", "product_id": 1, "min_rating": 5, "limit": 3}), &index, &cfg).await;
+    let out = run(
+        GET_PRODUCT_REVIEWS,
+        json!({"tenant_id": "ta", "product_id": 1, "min_rating": 5, "limit": 3}),
+        &index,
+        &cfg,
+    )
+    .await;
     assert_eq!(ids(&out).len(), 3, "{out}");
     assert!(out["next_token"].is_string());
 }
@@ -104,12 +121,30 @@ async fn summary_counts_every_match_and_rounds_half_up() {
         review("t", 1, "h", 4, "2024-01-08T00:00:00Z", true),
     ]);
     // 33 / 8 = 4.125 → 4.13 (half-up).
-    let out = run(GET_PRODUCT_REVIEWS, json!({"tenant_id": "t", "product_id": 1, "limit": 1}), &index, &config(100)).await;
+    let out = run(
+        GET_PRODUCT_REVIEWS,
+        json!({"tenant_id": "t", "product_id": 1, "limit": 1}),
+        &index,
+        &config(100),
+    )
+    .await;
     assert_eq!(out["summary"]["review_count"], 8);
     assert_eq!(out["summary"]["average_rating"], json!(4.13));
-    assert_eq!(out["summary"]["rating_counts"], json!({"1": 0, "2": 0, "3": 0, "4": 7, "5": 1}));
-    let none = run(GET_PRODUCT_REVIEWS, json!({"tenant_id": "t", "product_id": 9}), &index, &config(100)).await;
-    assert_eq!(none["summary"], json!({"review_count": 0, "average_rating": null, "rating_counts": {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0}}));
+    assert_eq!(
+        out["summary"]["rating_counts"],
+        json!({"1": 0, "2": 0, "3": 0, "4": 7, "5": 1})
+    );
+    let none = run(
+        GET_PRODUCT_REVIEWS,
+        json!({"tenant_id": "t", "product_id": 9}),
+        &index,
+        &config(100),
+    )
+    .await;
+    assert_eq!(
+        none["summary"],
+        json!({"review_count": 0, "average_rating": null, "rating_counts": {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0}})
+    );
     assert_eq!(none["reviews"], json!([]));
     assert_eq!(none["next_token"], Value::Null);
 }
@@ -142,12 +177,30 @@ async fn tenants_see_only_their_own_reviews_and_tokens_do_not_cross_tenants() {
     let cfg = config(100);
     let b = run(SEARCH_REVIEWS, json!({"tenant_id": "tb"}), &index, &cfg).await;
     assert_eq!(ids(&b), vec!["b001".to_string()]);
-    let a = run(SEARCH_REVIEWS, json!({"tenant_id": "ta", "limit": 2}), &index, &cfg).await;
+    let a = run(
+        SEARCH_REVIEWS,
+        json!({"tenant_id": "ta", "limit": 2}),
+        &index,
+        &cfg,
+    )
+    .await;
     let token = a["next_token"].as_str().unwrap_or_default().to_string();
     assert!(!token.is_empty());
-    let stolen = run(SEARCH_REVIEWS, json!({"tenant_id": "tb", "next_token": token}), &index, &cfg).await;
+    let stolen = run(
+        SEARCH_REVIEWS,
+        json!({"tenant_id": "tb", "next_token": token}),
+        &index,
+        &cfg,
+    )
+    .await;
     assert_eq!(stolen["error"]["code"], "INVALID_NEXT_TOKEN", "{stolen}");
-    let other_query = run(SEARCH_REVIEWS, json!({"tenant_id": "ta", "min_rating": 2, "next_token": token}), &index, &cfg).await;
+    let other_query = run(
+        SEARCH_REVIEWS,
+        json!({"tenant_id": "ta", "min_rating": 2, "next_token": token}),
+        &index,
+        &cfg,
+    )
+    .await;
     assert_eq!(other_query["error"]["code"], "INVALID_NEXT_TOKEN");
 }
 
@@ -160,16 +213,46 @@ async fn malformed_arguments_are_answered_with_json_errors() {
         (GET_PRODUCT_REVIEWS, json!({"tenant_id": "", "product_id": 1})),
         (GET_PRODUCT_REVIEWS, json!({"tenant_id": "ta"})),
         (GET_PRODUCT_REVIEWS, json!({"tenant_id": "ta", "product_id": "1"})),
-        (GET_PRODUCT_REVIEWS, json!({"tenant_id": "ta", "product_id": 1, "limit": 0})),
-        (GET_PRODUCT_REVIEWS, json!({"tenant_id": "ta", "product_id": 1, "limit": 51})),
-        (GET_PRODUCT_REVIEWS, json!({"tenant_id": "ta", "product_id": 1, "limit": 2.5})),
-        (GET_PRODUCT_REVIEWS, json!({"tenant_id": "ta", "product_id": 1, "min_rating": 6})),
-        (GET_PRODUCT_REVIEWS, json!({"tenant_id": "ta", "product_id": 1, "min_rating": 4, "max_rating": 2})),
-        (GET_PRODUCT_REVIEWS, json!({"tenant_id": "ta", "product_id": 1, "start_date": "12/01/2024"})),
-        (GET_PRODUCT_REVIEWS, json!({"tenant_id": "ta", "product_id": 1, "start_date": "2024-12-31", "end_date": "2024-12-01"})),
-        (GET_PRODUCT_REVIEWS, json!({"tenant_id": "ta", "product_id": 1, "verified_only": "yes"})),
-        (GET_PRODUCT_REVIEWS, json!({"tenant_id": "ta", "product_id": 1, "limit": null})),
-        (GET_PRODUCT_REVIEWS, json!({"tenant_id": "ta", "product_id": 1, "colour": "red"})),
+        (
+            GET_PRODUCT_REVIEWS,
+            json!({"tenant_id": "ta", "product_id": 1, "limit": 0}),
+        ),
+        (
+            GET_PRODUCT_REVIEWS,
+            json!({"tenant_id": "ta", "product_id": 1, "limit": 51}),
+        ),
+        (
+            GET_PRODUCT_REVIEWS,
+            json!({"tenant_id": "ta", "product_id": 1, "limit": 2.5}),
+        ),
+        (
+            GET_PRODUCT_REVIEWS,
+            json!({"tenant_id": "ta", "product_id": 1, "min_rating": 6}),
+        ),
+        (
+            GET_PRODUCT_REVIEWS,
+            json!({"tenant_id": "ta", "product_id": 1, "min_rating": 4, "max_rating": 2}),
+        ),
+        (
+            GET_PRODUCT_REVIEWS,
+            json!({"tenant_id": "ta", "product_id": 1, "start_date": "12/01/2024"}),
+        ),
+        (
+            GET_PRODUCT_REVIEWS,
+            json!({"tenant_id": "ta", "product_id": 1, "start_date": "2024-12-31", "end_date": "2024-12-01"}),
+        ),
+        (
+            GET_PRODUCT_REVIEWS,
+            json!({"tenant_id": "ta", "product_id": 1, "verified_only": "yes"}),
+        ),
+        (
+            GET_PRODUCT_REVIEWS,
+            json!({"tenant_id": "ta", "product_id": 1, "limit": null}),
+        ),
+        (
+            GET_PRODUCT_REVIEWS,
+            json!({"tenant_id": "ta", "product_id": 1, "colour": "red"}),
+        ),
         (SEARCH_REVIEWS, json!({"tenant_id": "ta", "max_rating": 3})),
         (SEARCH_REVIEWS, json!({"tenant_id": "ta", "product_id": 1})),
         (SEARCH_REVIEWS, json!({"tenant_id": 7})),
@@ -179,7 +262,13 @@ async fn malformed_arguments_are_answered_with_json_errors() {
         let out = run(tool, args.clone(), &index, &cfg).await;
         assert_eq!(out["error"]["code"], "INVALID_ARGUMENT", "{tool} {args} → {out}");
     }
-    let forged = run(GET_PRODUCT_REVIEWS, json!({"tenant_id": "ta", "product_id": 1, "next_token": "abc.def"}), &index, &cfg).await;
+    let forged = run(
+        GET_PRODUCT_REVIEWS,
+        json!({"tenant_id": "ta", "product_id": 1, "next_token": "abc.def"}),
+        &index,
+        &cfg,
+    )
+    .await;
     assert_eq!(forged["error"]["code"], "INVALID_NEXT_TOKEN");
     let unknown = run("delete_reviews", json!({"tenant_id": "ta"}), &index, &cfg).await;
     assert_eq!(unknown["error"]["code"], "UNKNOWN_TOOL");

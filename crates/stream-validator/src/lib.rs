@@ -95,8 +95,14 @@ where
         failures(failed)
     }
 
-    async fn validate_upload(&self, upload_id: &str, rows: &[(String, UploadRecord)]) -> Result<(), PortError> {
-        let Some((_, first)) = rows.first() else { return Ok(()) };
+    async fn validate_upload(
+        &self,
+        upload_id: &str,
+        rows: &[(String, UploadRecord)],
+    ) -> Result<(), PortError> {
+        let Some((_, first)) = rows.first() else {
+            return Ok(());
+        };
         let vendor_id = first.vendor_id.clone();
         let numbers: Vec<u64> = rows.iter().map(|(_, r)| r.row_number).collect();
         let mut values: Vec<String> = Vec::with_capacity(rows.len() * 2);
@@ -126,7 +132,8 @@ where
             let sku_owned_by_other_product = trimmed(&r.product_data, "sku")
                 .and_then(|sku| ctx.sku_holders.get(sku))
                 .map(|(vendor, vpid)| {
-                    vendor != &r.vendor_id || Some(vpid.as_str()) != trimmed(&r.product_data, "vendor_product_id")
+                    vendor != &r.vendor_id
+                        || Some(vpid.as_str()) != trimmed(&r.product_data, "vendor_product_id")
                 })
                 .unwrap_or(false);
             let dups = DuplicateFacts {
@@ -142,7 +149,11 @@ where
         }
 
         let mut standing = ctx.decided;
-        standing.extend(self.catalog.commit_verdicts(upload_id, &vendor_id, &verdicts).await?);
+        standing.extend(
+            self.catalog
+                .commit_verdicts(upload_id, &vendor_id, &verdicts)
+                .await?,
+        );
 
         // Durable in PostgreSQL: now the items may say so.
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
@@ -171,7 +182,10 @@ where
             marked.push(item);
         }
         self.records.put_all(&marked).await?;
-        let valid = marked.iter().filter(|r| r.status == RecordStatus::Validated).count();
+        let valid = marked
+            .iter()
+            .filter(|r| r.status == RecordStatus::Validated)
+            .count();
         tracing::info!(valid, errors = marked.len() - valid, "batch validated");
 
         domain::finalise::finalise(self.ledger, self.objects, self.bucket, upload_id).await?;

@@ -26,7 +26,10 @@ pub struct WarrantyPorts<'a, W, P, C> {
     pub clock: &'a C,
 }
 
-pub async fn handle<W, P, C>(event: LambdaEvent<Value>, ports: &WarrantyPorts<'_, W, P, C>) -> Result<Value, lambda_runtime::Error>
+pub async fn handle<W, P, C>(
+    event: LambdaEvent<Value>,
+    ports: &WarrantyPorts<'_, W, P, C>,
+) -> Result<Value, lambda_runtime::Error>
 where
     W: WarrantyLookup,
     P: ProfilesByEmail,
@@ -83,7 +86,10 @@ where
     let end = NaiveDate::parse_from_str(record.warranty_end_date.trim(), "%Y-%m-%d").map_err(|e| {
         PortError::rejected(
             "DynamoDB",
-            format!("warranty {} has warranty_end_date {:?}: {e}", record.serial_number, record.warranty_end_date),
+            format!(
+                "warranty {} has warranty_end_date {:?}: {e}",
+                record.serial_number, record.warranty_end_date
+            ),
         )
     })?;
     let (status, days_remaining) = status_on(end, ports.clock.today());
@@ -110,13 +116,15 @@ where
 
 fn parse(event: Value) -> Result<(SerialNumber, Option<Email>), ToolError> {
     let mut a = Args::from_event(event)?;
-    let serial = a.required_string("serial_number").and_then(|s| match SerialNumber::parse(&s) {
-        Ok(v) => Some(v),
-        Err(e) => {
-            a.problem("serial_number", e);
-            None
-        }
-    });
+    let serial = a
+        .required_string("serial_number")
+        .and_then(|s| match SerialNumber::parse(&s) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                a.problem("serial_number", e);
+                None
+            }
+        });
     let email = a.string("customer_email").and_then(|s| match Email::parse(&s) {
         Ok(v) => Some(v),
         Err(e) => {
@@ -131,7 +139,11 @@ fn parse(event: Value) -> Result<(SerialNumber, Option<Email>), ToolError> {
     }
 }
 
-async fn is_owner<P: ProfilesByEmail>(email: &Email, customer_name: Option<&str>, profiles: &P) -> Result<bool, PortError> {
+async fn is_owner<P: ProfilesByEmail>(
+    email: &Email,
+    customer_name: Option<&str>,
+    profiles: &P,
+) -> Result<bool, PortError> {
     let Some(owner) = customer_name.map(normalize_name).filter(|n| !n.is_empty()) else {
         return Ok(false);
     };

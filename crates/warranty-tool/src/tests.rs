@@ -59,9 +59,15 @@ async fn status_and_days_remaining_follow_the_clock() {
     assert_eq!(out["status"], "active");
     assert_eq!(out["days_remaining"], 30);
     let out = run(json!({"serial_number": "LASTDAY001"})).await;
-    assert_eq!((out["status"].clone(), out["days_remaining"].clone()), (json!("active"), json!(0)));
+    assert_eq!(
+        (out["status"].clone(), out["days_remaining"].clone()),
+        (json!("active"), json!(0))
+    );
     let out = run(json!({"serial_number": "EXPIRED001"})).await;
-    assert_eq!((out["status"].clone(), out["days_remaining"].clone()), (json!("expired"), json!(0)));
+    assert_eq!(
+        (out["status"].clone(), out["days_remaining"].clone()),
+        (json!("expired"), json!(0))
+    );
     assert_eq!(out["product_name"], "Laptop Pro");
     assert_eq!(out["coverage_details"], "Parts and labour");
 }
@@ -83,7 +89,10 @@ async fn owner_details_only_for_the_owner() {
 
 #[tokio::test]
 async fn unknown_serials_and_bad_arguments_are_json_errors() {
-    assert_eq!(run(json!({"serial_number": "NOSUCH0001"})).await["error"]["code"], "NOT_FOUND");
+    assert_eq!(
+        run(json!({"serial_number": "NOSUCH0001"})).await["error"]["code"],
+        "NOT_FOUND"
+    );
     for bad in [
         json!({}),
         json!({"serial_number": "abc12345"}),
@@ -94,7 +103,11 @@ async fn unknown_serials_and_bad_arguments_are_json_errors() {
         json!({"serial_number": "ACTIVE0001", "extra": true}),
         json!("ACTIVE0001"),
     ] {
-        assert_eq!(run(bad.clone()).await["error"]["code"], "INVALID_ARGUMENT", "{bad}");
+        assert_eq!(
+            run(bad.clone()).await["error"]["code"],
+            "INVALID_ARGUMENT",
+            "{bad}"
+        );
     }
     let (w, p, c) = fixtures();
     let ports = WarrantyPorts {
@@ -102,6 +115,9 @@ async fn unknown_serials_and_bad_arguments_are_json_errors() {
         profiles: &p,
         clock: &c,
     };
-    let out = call("extend_warranty", json!({}), &ports).await.map(into_result).unwrap_or_default();
+    let out = call("extend_warranty", json!({}), &ports)
+        .await
+        .map(into_result)
+        .unwrap_or_default();
     assert_eq!(out["error"]["code"], "UNKNOWN_TOOL");
 }

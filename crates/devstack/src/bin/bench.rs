@@ -71,8 +71,9 @@ impl tokio::io::AsyncRead for Generated {
             self.pending.clear();
             self.at = 0;
             if self.next_row == 0 {
-                self.pending
-                    .extend_from_slice(b"vendor_product_id,product_name,category,sku,price,stock_quantity,brand,description\n");
+                self.pending.extend_from_slice(
+                    b"vendor_product_id,product_name,category,sku,price,stock_quantity,brand,description\n",
+                );
             }
             while self.pending.len() < 64 * 1024 && self.next_row < self.rows {
                 let i = self.next_row;
@@ -113,13 +114,13 @@ async fn bench_csv() -> anyhow::Result<()> {
     let buffered = count_rows(std::io::Cursor::new(whole)).await?;
     let whole_secs = t.elapsed().as_secs_f64();
     let whole_peak = peak_rss_kb().saturating_sub(before);
-    anyhow::ensure!(streamed == buffered && streamed == CSV_ROWS as u64, "row counts differ");
+    anyhow::ensure!(
+        streamed == buffered && streamed == CSV_ROWS as u64,
+        "row counts differ"
+    );
 
     println!("CSV reading, {CSV_ROWS} rows ({size_mb:.1} MB):");
-    println!(
-        "  {:<34} {:>12} {:>16}",
-        "", "rows/s", "peak RSS growth"
-    );
+    println!("  {:<34} {:>12} {:>16}", "", "rows/s", "peak RSS growth");
     println!(
         "  {:<34} {:>12.0} {:>13} kB",
         "streaming (csv-parser)",
@@ -166,12 +167,16 @@ fn items(upload_id: &str) -> Vec<UploadRecord> {
 }
 
 async fn bench_writes() -> anyhow::Result<()> {
-    let table = std::env::var("UPLOAD_RECORDS_TABLE").context("UPLOAD_RECORDS_TABLE (run `make up`, source .local/env)")?;
+    let table = std::env::var("UPLOAD_RECORDS_TABLE")
+        .context("UPLOAD_RECORDS_TABLE (run `make up`, source .local/env)")?;
     let aws = domain::clients::aws_config().await;
     let client = domain::clients::dynamodb(&aws);
     let stamp = chrono::Utc::now().timestamp_millis();
     let mut results = Vec::new();
-    for (label, concurrency) in [("baseline: 1 BatchWriteItem at a time", 1usize), ("4 in flight (csv-parser)", 4)] {
+    for (label, concurrency) in [
+        ("baseline: 1 BatchWriteItem at a time", 1usize),
+        ("4 in flight (csv-parser)", 4),
+    ] {
         let store = DynamoRecords::new(client.clone(), table.clone()).with_concurrency(concurrency);
         let batch = items(&format!("BENCH_{stamp}_{concurrency}"));
         let t = Instant::now();

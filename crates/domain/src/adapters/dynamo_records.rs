@@ -89,7 +89,8 @@ pub fn backoff(attempt: u32) -> Duration {
 }
 
 fn to_item(record: &UploadRecord) -> Result<HashMap<String, AttributeValue>, PortError> {
-    serde_dynamo::to_item(record).map_err(|e| PortError::rejected("DynamoDB", format!("cannot encode item: {e}")))
+    serde_dynamo::to_item(record)
+        .map_err(|e| PortError::rejected("DynamoDB", format!("cannot encode item: {e}")))
 }
 
 #[async_trait]
@@ -152,7 +153,11 @@ impl RecordStore for DynamoRecords {
                         continue;
                     }
                 };
-                for item in out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
+                for item in out
+                    .responses
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default()
+                {
                     if let Some(AttributeValue::S(id)) = item.get("record_id") {
                         found.insert(id.clone());
                     }
@@ -160,7 +165,10 @@ impl RecordStore for DynamoRecords {
                 match out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
                     Some(left) if !left.keys().is_empty() => {
                         if attempt >= MAX_ATTEMPTS {
-                            return Err(PortError::unavailable("DynamoDB", "unprocessed keys after retries"));
+                            return Err(PortError::unavailable(
+                                "DynamoDB",
+                                "unprocessed keys after retries",
+                            ));
                         }
                         pending = left;
                         tokio::time::sleep(backoff(attempt)).await;

@@ -9,7 +9,7 @@ use crate::error::{from_pg, from_pool, PortError};
 use crate::model::{ProductData, RowError};
 use crate::ports::{
     BatchContext, CatalogStore, Claim, ErrorRow, FileFailure, StartOutcome, StoredVerdict, UploadLedger,
-    UploadStart, UploadState, Verdict, VendorDirectory,
+    UploadStart, UploadState, VendorDirectory, Verdict,
 };
 use crate::report::ReportLine;
 use crate::upload::UploadStatus;
@@ -38,7 +38,10 @@ fn status_from(s: &str) -> Result<UploadStatus, PortError> {
         "completed" => Ok(UploadStatus::Completed),
         "partial" => Ok(UploadStatus::Partial),
         "failed" => Ok(UploadStatus::Failed),
-        other => Err(PortError::rejected("PostgreSQL", format!("unknown upload status {other:?}"))),
+        other => Err(PortError::rejected(
+            "PostgreSQL",
+            format!("unknown upload status {other:?}"),
+        )),
     }
 }
 
@@ -117,7 +120,15 @@ impl UploadLedger for PgCatalog {
                  VALUES ($1, $2, $3, $4, $5, 'processing', $6, now(), $7)
                  ON CONFLICT (upload_id) DO NOTHING
                  RETURNING upload_id",
-                &[&s.upload_id, &s.vendor_id, &s.file_name, &s.s3_key, &total, &s.uploaded_at, &metadata],
+                &[
+                    &s.upload_id,
+                    &s.vendor_id,
+                    &s.file_name,
+                    &s.s3_key,
+                    &total,
+                    &s.uploaded_at,
+                    &metadata,
+                ],
             )
             .await
             .map_err(from_pg)?;
@@ -159,7 +170,15 @@ impl UploadLedger for PgCatalog {
                  VALUES ($1, $2, $3, $4, 0, 0, 0, 'failed', $5, $6, now(), now(), 0, $7)
                  ON CONFLICT (upload_id) DO NOTHING
                  RETURNING upload_id",
-                &[&f.upload_id, &f.vendor_id, &f.file_name, &f.s3_key, &f.report_key, &f.uploaded_at, &metadata],
+                &[
+                    &f.upload_id,
+                    &f.vendor_id,
+                    &f.file_name,
+                    &f.s3_key,
+                    &f.report_key,
+                    &f.uploaded_at,
+                    &metadata,
+                ],
             )
             .await
             .map_err(from_pg)?;
@@ -183,7 +202,12 @@ impl UploadLedger for PgCatalog {
         tx.commit().await.map_err(from_pg)
     }
 
-    async fn record_errors(&self, upload_id: &str, vendor_id: &str, rows: &[ErrorRow]) -> Result<u64, PortError> {
+    async fn record_errors(
+        &self,
+        upload_id: &str,
+        vendor_id: &str,
+        rows: &[ErrorRow],
+    ) -> Result<u64, PortError> {
         if rows.is_empty() {
             return Ok(0);
         }
@@ -208,8 +232,14 @@ impl UploadLedger for PgCatalog {
             .await
             .map_err(from_pg)?;
         let fresh: std::collections::HashSet<i32> = fresh.iter().map(|r| r.get(0)).collect();
-        let (mut e_rows, mut e_vpids, mut e_types, mut e_fields, mut e_msgs, mut e_data) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut e_rows, mut e_vpids, mut e_types, mut e_fields, mut e_msgs, mut e_data) = (
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+        );
         for r in rows {
             let n = to_i32(r.row_number)?;
             if !fresh.contains(&n) {
@@ -237,7 +267,9 @@ impl UploadLedger for PgCatalog {
                       WITH ORDINALITY AS x(r, p, t, f, m, d, i)
                  ORDER BY i
                  ON CONFLICT DO NOTHING",
-                &[&upload_id, &vendor_id, &e_rows, &e_vpids, &e_types, &e_fields, &e_msgs, &e_data],
+                &[
+                    &upload_id, &vendor_id, &e_rows, &e_vpids, &e_types, &e_fields, &e_msgs, &e_data,
+                ],
             )
             .await
             .map_err(from_pg)?;
@@ -293,8 +325,9 @@ impl UploadLedger for PgCatalog {
         rows.iter()
             .map(|r| {
                 let code: String = r.get(1);
-                let error_type = ErrorCode::parse(&code)
-                    .ok_or_else(|| PortError::rejected("PostgreSQL", format!("unknown error_type {code:?}")))?;
+                let error_type = ErrorCode::parse(&code).ok_or_else(|| {
+                    PortError::rejected("PostgreSQL", format!("unknown error_type {code:?}"))
+                })?;
                 let original: Option<serde_json::Value> = r.get(3);
                 let original: Option<ProductData> = original.and_then(|v| serde_json::from_value(v).ok());
                 Ok(ReportLine {
@@ -332,7 +365,10 @@ impl UploadLedger for PgCatalog {
 
 async fn lock_upload(tx: &deadpool_postgres::Transaction<'_>, upload_id: &str) -> Result<(), PortError> {
     let row = tx
-        .query_opt("SELECT 1 FROM upload_history WHERE upload_id = $1 FOR UPDATE", &[&upload_id])
+        .query_opt(
+            "SELECT 1 FROM upload_history WHERE upload_id = $1 FOR UPDATE",
+            &[&upload_id],
+        )
         .await
         .map_err(from_pg)?;
     match row {
@@ -382,8 +418,14 @@ impl CatalogStore for PgCatalog {
                 "SELECT sku, vendor_id, vendor_product_id FROM products WHERE sku = ANY($1)",
                 &p_holders,
             ),
-            client.query("SELECT category_name FROM product_categories WHERE is_active", &[]),
-            client.query_opt("SELECT metadata FROM upload_history WHERE upload_id = $1", &p_upload),
+            client.query(
+                "SELECT category_name FROM product_categories WHERE is_active",
+                &[]
+            ),
+            client.query_opt(
+                "SELECT metadata FROM upload_history WHERE upload_id = $1",
+                &p_upload
+            ),
         )
         .map_err(from_pg)?;
         let mut ctx = BatchContext::default();
@@ -418,7 +460,11 @@ impl CatalogStore for PgCatalog {
         let mut errors = Vec::with_capacity(verdicts.len());
         for (n, v) in verdicts {
             numbers.push(to_i32(*n)?);
-            kinds.push(if matches!(v, Verdict::Valid(_)) { "valid" } else { "error" });
+            kinds.push(if matches!(v, Verdict::Valid(_)) {
+                "valid"
+            } else {
+                "error"
+            });
             errors.push(row_errors_json(v.errors())?);
         }
         let mut client = self.client().await?;

@@ -136,7 +136,10 @@ impl Args {
         unknown.sort();
         for k in unknown {
             let allowed = self.known.join(", ");
-            self.problem(&k, format!("is not an argument of this tool (allowed: {allowed})"));
+            self.problem(
+                &k,
+                format!("is not an argument of this tool (allowed: {allowed})"),
+            );
         }
         if self.problems.is_empty() {
             Ok(())
@@ -175,7 +178,8 @@ mod tests {
 
     #[test]
     fn collects_every_problem_and_unknown_arguments() {
-        let mut a = Args::from_event(json!({"limit": "ten", "flag": null, "extra": 1})).unwrap_or_else(|e| panic!("{e}"));
+        let mut a = Args::from_event(json!({"limit": "ten", "flag": null, "extra": 1}))
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(a.integer("limit"), None);
         assert_eq!(a.boolean("flag"), None);
         assert_eq!(a.required_string("name"), None);

@@ -158,6 +158,9 @@ mod tests {
         let n = tool_name(&ctx).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(n.tool, "check_warranty_status");
         let none = lambda_context("r2", None).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(tool_name(&none).err().map(|e| e.code), Some(ToolErrorCode::UnknownTool));
+        assert_eq!(
+            tool_name(&none).err().map(|e| e.code),
+            Some(ToolErrorCode::UnknownTool)
+        );
     }
 }

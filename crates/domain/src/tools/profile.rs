@@ -123,7 +123,11 @@ pub struct CustomerProfile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_purchases: Option<i64>,
     /// Filled from the item's number text by [`profile_from_item`], never via `f64`.
-    #[serde(skip_deserializing, serialize_with = "money_as_string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_deserializing,
+        serialize_with = "money_as_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub lifetime_value: Option<Decimal>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
@@ -162,12 +166,18 @@ pub fn profile_from_item(item: HashMap<String, AttributeValue>) -> Result<Custom
         Some(AttributeValue::N(n)) | Some(AttributeValue::S(n)) => Some(
             Decimal::from_str(n)
                 .or_else(|_| Decimal::from_scientific(n))
-                .map_err(|e| PortError::rejected("DynamoDB", format!("lifetime_value {n:?} is not a decimal: {e}")))?,
+                .map_err(|e| {
+                    PortError::rejected("DynamoDB", format!("lifetime_value {n:?} is not a decimal: {e}"))
+                })?,
         ),
         _ => None,
     };
-    let mut p: CustomerProfile = serde_dynamo::from_item(item)
-        .map_err(|e| PortError::rejected("DynamoDB", format!("a CustomerProfile item does not read as a profile: {e}")))?;
+    let mut p: CustomerProfile = serde_dynamo::from_item(item).map_err(|e| {
+        PortError::rejected(
+            "DynamoDB",
+            format!("a CustomerProfile item does not read as a profile: {e}"),
+        )
+    })?;
     // DynamoDB keeps numbers without trailing zeros (4875.20 comes back as 4875.2):
     // money is shown in cents.
     p.lifetime_value = money.map(|mut d| {
@@ -191,7 +201,10 @@ pub struct ProfileUpdate {
 
 impl ProfileUpdate {
     pub fn is_empty(&self) -> bool {
-        self.phone.is_none() && self.address.is_none() && self.communication_preferences.is_none() && self.notes.is_none()
+        self.phone.is_none()
+            && self.address.is_none()
+            && self.communication_preferences.is_none()
+            && self.notes.is_none()
     }
 }
 
@@ -206,7 +219,11 @@ pub trait ProfileStore: ProfilesByEmail {
     async fn profile(&self, id: &CustomerId) -> Result<Option<CustomerProfile>, PortError>;
     /// Updates an existing profile and returns it as stored; `None` when there is no
     /// profile with that id (the write never creates one).
-    async fn update_profile(&self, id: &CustomerId, update: &ProfileUpdate) -> Result<Option<CustomerProfile>, PortError>;
+    async fn update_profile(
+        &self,
+        id: &CustomerId,
+        update: &ProfileUpdate,
+    ) -> Result<Option<CustomerProfile>, PortError>;
 }
 
 /// The CustomerProfile table on DynamoDB.
@@ -271,7 +288,11 @@ impl ProfileStore for DynamoProfiles {
         out.item.map(profile_from_item).transpose()
     }
 
-    async fn update_profile(&self, id: &CustomerId, update: &ProfileUpdate) -> Result<Option<CustomerProfile>, PortError> {
+    async fn update_profile(
+        &self,
+        id: &CustomerId,
+        update: &ProfileUpdate,
+    ) -> Result<Option<CustomerProfile>, PortError> {
         let mut sets = Vec::new();
         let mut names = HashMap::new();
         let mut values = HashMap::new();
@@ -306,7 +327,12 @@ impl ProfileStore for DynamoProfiles {
             .await;
         match result {
             Ok(out) => out.attributes.map(profile_from_item).transpose(),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(None),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(from_sdk("DynamoDB", e)),
         }
     }
@@ -347,7 +373,11 @@ impl ProfileStore for InMemoryProfiles {
         Ok(self.all().into_iter().find(|p| p.customer_id == id.as_str()))
     }
 
-    async fn update_profile(&self, id: &CustomerId, update: &ProfileUpdate) -> Result<Option<CustomerProfile>, PortError> {
+    async fn update_profile(
+        &self,
+        id: &CustomerId,
+        update: &ProfileUpdate,
+    ) -> Result<Option<CustomerProfile>, PortError> {
         let mut guard = self
             .profiles
             .lock()
@@ -382,7 +412,13 @@ mod tests {
         assert!(CustomerId::parse("CUST01").is_err());
         assert!(CustomerId::parse("cust001").is_err());
         assert!(CustomerId::parse("CUST00a").is_err());
-        assert_eq!(Email::parse(" John.Doe@Example.COM ").map(|e| e.0).ok().as_deref(), Some("john.doe@example.com"));
+        assert_eq!(
+            Email::parse(" John.Doe@Example.COM ")
+                .map(|e| e.0)
+                .ok()
+                .as_deref(),
+            Some("john.doe@example.com")
+        );
         assert!(Email::parse("john").is_err());
         assert!(Email::parse("a@b").is_err());
         assert!(Email::parse("a b@c.d").is_err());
@@ -393,7 +429,10 @@ mod tests {
         let item = HashMap::from([
             ("customer_id".to_string(), AttributeValue::S("CUST001".into())),
             ("first_name".to_string(), AttributeValue::S("John".into())),
-            ("date_of_birth".to_string(), AttributeValue::S("1985-03-15".into())),
+            (
+                "date_of_birth".to_string(),
+                AttributeValue::S("1985-03-15".into()),
+            ),
             ("lifetime_value".to_string(), AttributeValue::N("12345.67".into())),
             ("total_purchases".to_string(), AttributeValue::N("15".into())),
         ]);

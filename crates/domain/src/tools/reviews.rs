@@ -227,7 +227,9 @@ struct TokenPayload {
 
 impl TokenSigner {
     pub fn new(secret: impl Into<Vec<u8>>) -> Self {
-        TokenSigner { secret: secret.into() }
+        TokenSigner {
+            secret: secret.into(),
+        }
     }
 
     fn mac(&self, fingerprint: &str, payload_b64: &str) -> Result<HmacSha256, PortError> {
@@ -247,12 +249,20 @@ impl TokenSigner {
         })
         .map_err(|e| PortError::rejected("next_token signer", e))?;
         let payload_b64 = URL_SAFE_NO_PAD.encode(payload);
-        let tag = self.mac(&query.fingerprint(tool), &payload_b64)?.finalize().into_bytes();
+        let tag = self
+            .mac(&query.fingerprint(tool), &payload_b64)?
+            .finalize()
+            .into_bytes();
         Ok(format!("{payload_b64}.{}", URL_SAFE_NO_PAD.encode(tag)))
     }
 
     /// The position a token resumes after, if it was minted for exactly this query.
-    pub fn open(&self, tool: &str, query: &ReviewQuery, token: &str) -> Result<Result<ReviewKey, ToolError>, PortError> {
+    pub fn open(
+        &self,
+        tool: &str,
+        query: &ReviewQuery,
+        token: &str,
+    ) -> Result<Result<ReviewKey, ToolError>, PortError> {
         let invalid = || {
             ToolError::new(
                 ToolErrorCode::InvalidNextToken,
@@ -265,7 +275,11 @@ impl TokenSigner {
         let Ok(tag) = URL_SAFE_NO_PAD.decode(tag_b64) else {
             return Ok(Err(invalid()));
         };
-        if self.mac(&query.fingerprint(tool), payload_b64)?.verify_slice(&tag).is_err() {
+        if self
+            .mac(&query.fingerprint(tool), payload_b64)?
+            .verify_slice(&tag)
+            .is_err()
+        {
             return Ok(Err(invalid()));
         }
         let payload: Option<TokenPayload> = URL_SAFE_NO_PAD
@@ -347,13 +361,21 @@ impl DynamoReviewIndex {
 fn start_key(k: &ReviewKey) -> HashMap<String, AttributeValue> {
     HashMap::from([
         ("tenant_id".to_string(), AttributeValue::S(k.tenant_id.clone())),
-        ("product_id".to_string(), AttributeValue::N(k.product_id.to_string())),
+        (
+            "product_id".to_string(),
+            AttributeValue::N(k.product_id.to_string()),
+        ),
         ("review_id".to_string(), AttributeValue::S(k.review_id.clone())),
     ])
 }
 
 fn key_from(lek: &HashMap<String, AttributeValue>) -> Result<ReviewKey, PortError> {
-    let bad = || PortError::rejected("DynamoDB", "LastEvaluatedKey without tenant_id/product_id/review_id");
+    let bad = || {
+        PortError::rejected(
+            "DynamoDB",
+            "LastEvaluatedKey without tenant_id/product_id/review_id",
+        )
+    };
     let tenant_id = lek.get("tenant_id").and_then(|v| v.as_s().ok()).ok_or_else(bad)?;
     let product_id = lek
         .get("product_id")
@@ -388,15 +410,22 @@ impl ReviewIndex for DynamoReviewIndex {
             .unwrap_or_default()
             .into_iter()
             .map(|item| {
-                serde_dynamo::from_item::<_, Review>(item)
-                    .map_err(|e| PortError::rejected("DynamoDB", format!("a ProductReviews item does not read as a review: {e}")))
+                serde_dynamo::from_item::<_, Review>(item).map_err(|e| {
+                    PortError::rejected(
+                        "DynamoDB",
+                        format!("a ProductReviews item does not read as a review: {e}"),
+                    )
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let last_evaluated = match out.last_evaluated_key {
             Some(k) if !k.is_empty() => Some(key_from(&k)?),
             _ => None,
         };
-        Ok(ReviewPage { items, last_evaluated })
+        Ok(ReviewPage {
+            items,
+            last_evaluated,
+        })
     }
 
     async fn all_ratings(&self, query: &ReviewQuery) -> Result<Vec<RatingSample>, PortError> {
@@ -412,7 +441,10 @@ impl ReviewIndex for DynamoReviewIndex {
                 .map_err(|e| from_sdk("DynamoDB", e))?;
             for item in out.items.unwrap_or_default() {
                 samples.push(serde_dynamo::from_item::<_, RatingSample>(item).map_err(|e| {
-                    PortError::rejected("DynamoDB", format!("a ProductReviews item has no rating/review_date: {e}"))
+                    PortError::rejected(
+                        "DynamoDB",
+                        format!("a ProductReviews item has no rating/review_date: {e}"),
+                    )
                 })?);
             }
             match out.last_evaluated_key {
@@ -466,17 +498,29 @@ impl ReviewIndex for InMemoryReviewIndex {
                 .unwrap_or(part.len()),
             None => 0,
         };
-        let read: Vec<Review> = part.iter().skip(from).take(page_size.max(1) as usize).cloned().collect();
+        let read: Vec<Review> = part
+            .iter()
+            .skip(from)
+            .take(page_size.max(1) as usize)
+            .cloned()
+            .collect();
         let more = from + read.len() < part.len();
         let last_evaluated = if more { read.last().map(Review::key) } else { None };
         let f = &query.filter;
         let coarse = ReviewFilter {
             start: f.start.map(|s| s.date_naive().and_time(NaiveTime::MIN).and_utc()),
-            end: f.end.and_then(|e| e.date_naive().and_hms_nano_opt(23, 59, 59, 999_999_999).map(|d| d.and_utc())),
+            end: f.end.and_then(|e| {
+                e.date_naive()
+                    .and_hms_nano_opt(23, 59, 59, 999_999_999)
+                    .map(|d| d.and_utc())
+            }),
             ..f.clone()
         };
         let items = read.into_iter().filter(|r| coarse.matches(r)).collect();
-        Ok(ReviewPage { items, last_evaluated })
+        Ok(ReviewPage {
+            items,
+            last_evaluated,
+        })
     }
 
     async fn all_ratings(&self, query: &ReviewQuery) -> Result<Vec<RatingSample>, PortError> {
@@ -541,10 +585,11 @@ mod tests {
             review_id: "r1".into(),
         };
         let t = s.mint(GET_PRODUCT_REVIEWS, &q("a"), &key).unwrap_or_default();
-        assert_eq!(s.open(GET_PRODUCT_REVIEWS, &q("a"), &t).ok().and_then(Result::ok), Some(key));
-        let refused = |query: &ReviewQuery, tool: &str, token: &str| {
-            matches!(s.open(tool, query, token), Ok(Err(e)) if e.code == ToolErrorCode::InvalidNextToken)
-        };
+        assert_eq!(
+            s.open(GET_PRODUCT_REVIEWS, &q("a"), &t).ok().and_then(Result::ok),
+            Some(key)
+        );
+        let refused = |query: &ReviewQuery, tool: &str, token: &str| matches!(s.open(tool, query, token), Ok(Err(e)) if e.code == ToolErrorCode::InvalidNextToken);
         assert!(refused(&q("b"), GET_PRODUCT_REVIEWS, &t));
         assert!(refused(&q("a"), SEARCH_REVIEWS, &t));
         let mut filtered = q("a");

@@ -15,11 +15,14 @@ pub struct SerialNumber(String);
 
 impl SerialNumber {
     pub fn parse(s: &str) -> Result<SerialNumber, String> {
-        let ok = (8..=20).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        let ok =
+            (8..=20).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
         if ok {
             Ok(SerialNumber(s.to_string()))
         } else {
-            Err(format!("{s:?} does not match ^[A-Z0-9]{{8,20}}$ (8 to 20 upper-case letters and digits)"))
+            Err(format!(
+                "{s:?} does not match ^[A-Z0-9]{{8,20}}$ (8 to 20 upper-case letters and digits)"
+            ))
         }
     }
 
@@ -119,8 +122,12 @@ impl WarrantyLookup for DynamoWarranties {
             .map_err(|e| from_sdk("DynamoDB", e))?;
         out.item
             .map(|item| {
-                serde_dynamo::from_item(item)
-                    .map_err(|e| PortError::rejected("DynamoDB", format!("a Warranty item does not read as a warranty: {e}")))
+                serde_dynamo::from_item(item).map_err(|e| {
+                    PortError::rejected(
+                        "DynamoDB",
+                        format!("a Warranty item does not read as a warranty: {e}"),
+                    )
+                })
             })
             .transpose()
     }
@@ -133,7 +140,11 @@ pub struct InMemoryWarranties(pub Vec<WarrantyRecord>);
 #[async_trait]
 impl WarrantyLookup for InMemoryWarranties {
     async fn warranty(&self, serial: &SerialNumber) -> Result<Option<WarrantyRecord>, PortError> {
-        Ok(self.0.iter().find(|w| w.serial_number == serial.as_str()).cloned())
+        Ok(self
+            .0
+            .iter()
+            .find(|w| w.serial_number == serial.as_str())
+            .cloned())
     }
 }
 
@@ -147,9 +158,18 @@ mod tests {
 
     #[test]
     fn active_through_the_end_date_expired_after() {
-        assert_eq!(status_on(d("2025-01-31"), d("2025-01-01")), (WarrantyStatus::Active, 30));
-        assert_eq!(status_on(d("2025-01-31"), d("2025-01-31")), (WarrantyStatus::Active, 0));
-        assert_eq!(status_on(d("2025-01-31"), d("2025-02-01")), (WarrantyStatus::Expired, 0));
+        assert_eq!(
+            status_on(d("2025-01-31"), d("2025-01-01")),
+            (WarrantyStatus::Active, 30)
+        );
+        assert_eq!(
+            status_on(d("2025-01-31"), d("2025-01-31")),
+            (WarrantyStatus::Active, 0)
+        );
+        assert_eq!(
+            status_on(d("2025-01-31"), d("2025-02-01")),
+            (WarrantyStatus::Expired, 0)
+        );
     }
 
     #[test]
