@@ -126,6 +126,16 @@ pg_start() {
         echo "$pid" >"$RUN_DIR/postgres.pid"
         return 0
     fi
+    if [ -z "$pid" ] && pg_healthy; then
+        # Another clone's cluster (or one we did not start) already serves this port
+        # with our credentials: reuse it, and leave it to whoever started it.
+        log "postgres: 127.0.0.1:$PG_PORT already answers with the pipeline credentials; reusing it"
+        rm -f "$RUN_DIR/postgres.pid"
+        return 0
+    fi
+    if [ -z "$pid" ] && tcp_open "$PG_PORT"; then
+        die "postgres: port $PG_PORT is taken by something that does not accept the pipeline credentials (set PGPORT_LOCAL to another port)"
+    fi
     pg_init
     if [ -z "$pid" ]; then
         pg_clear_stale
