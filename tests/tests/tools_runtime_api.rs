@@ -2,12 +2,12 @@
 //! client context arrives as the plain-JSON `Lambda-Runtime-Client-Context` header, the
 //! tool name is read from it, and the result is POSTed as the invocation response.
 //!
-//! Also pins what lambda_runtime 1.5 does with a client context it cannot deserialize
-//! (`"client": null`, `"client": {}`, a non-string `custom` value): `Context::new` fails before the
-//! handler runs, the error propagates out of `lambda_runtime::run`, and the process
-//! exits without answering that invocation (Lambda reports `Runtime.ExitError` to the
-//! caller and starts a fresh execution environment for the next one). See
-//! docs/tools.md, "Client context the runtime cannot read".
+//! Also pins what the binary does with a client context lambda_runtime 1.5 cannot
+//! deserialize on its own (`"client": null`, `"client": {}`, a non-string `custom`
+//! value, non-ASCII text): the `lambda-shim` proxy in front of the Runtime API repairs
+//! the header, so the process survives and answers that invocation and the next. A
+//! client context that is not JSON at all is dropped, and the tool answers
+//! `UNKNOWN_TOOL`. See docs/tools.md, "Client context the runtime cannot read".
 
 use e2e::runtime_api::{binary, invoke_binary, invoke_binary_many, Invocation, Outcome};
 use serde_json::{json, Value};
@@ -61,8 +61,18 @@ async fn the_binary_reads_the_tool_name_from_the_plain_json_client_context() {
         assert_eq!(v["error"]["details"][0]["argument"], "limit", "{v}");
     }
 
-    let unknown = invoke_binary(&bin, OFFLINE_ENV, json!({"tenant_id": "t"}), Some(gateway_context("reviews___drop_table"))).await;
-    assert_eq!(error_code(&unknown).as_deref(), Some("UNKNOWN_TOOL"), "{unknown:?}");
+    let unknown = invoke_binary(
+        &bin,
+        OFFLINE_ENV,
+        json!({"tenant_id": "t"}),
+        Some(gateway_context("reviews___drop_table")),
+    )
+    .await;
+    assert_eq!(
+        error_code(&unknown).as_deref(),
+        Some("UNKNOWN_TOOL"),
+        "{unknown:?}"
+    );
 
     let none = invoke_binary(&bin, OFFLINE_ENV, json!({"tenant_id": "t"}), None).await;
     assert_eq!(error_code(&none).as_deref(), Some("UNKNOWN_TOOL"), "{none:?}");
@@ -79,50 +89,82 @@ async fn a_fault_is_a_lambda_error_not_a_tool_result() {
     )
     .await;
     match out {
-        Outcome::Error(v) => assert!(v["errorMessage"].as_str().unwrap_or("").contains("DynamoDB"), "{v}"),
+        Outcome::Error(v) => assert!(
+            v["errorMessage"].as_str().unwrap_or("").contains("DynamoDB"),
+            "{v}"
+        ),
         other => panic!("expected an invocation error, got {other:?}"),
     }
 }
 
-#[tokio::test]
-async fn a_client_context_the_runtime_cannot_read_ends_the_process_unanswered() {
-    let bin = binary("reviews-tool", "reviews-tool");
+/// Three invocations in one process (a warm execution environment): good, `bad`, good.
+async fn around(bin: &std::path::Path, event: &Value, bad: &str) -> Vec<Outcome> {
     let good = gateway_context("reviews___get_product_reviews");
+    let invocation = |client_context: &str| Invocation {
+        event: event.clone(),
+        client_context: Some(client_context.to_string()),
+    };
+    invoke_binary_many(
+        bin,
+        OFFLINE_ENV,
+        vec![invocation(&good), invocation(bad), invocation(&good)],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_client_context_the_runtime_cannot_read_is_repaired_and_answered() {
+    let bin = binary("reviews-tool", "reviews-tool");
     let bad_args = json!({"tenant_id": "t", "product_id": 1, "limit": 0});
     for bad in [
-        json!({"client": null, "custom": {"bedrockAgentCoreToolName": "reviews___get_product_reviews"}}).to_string(),
-        // Even an empty `client` object: lambda_runtime's ClientApplication has no
-        // per-field defaults, so `{}` lacks `installationId`.
-        json!({"client": {}, "custom": {"bedrockAgentCoreToolName": "reviews___get_product_reviews"}}).to_string(),
+        json!({"client": null, "custom": {"bedrockAgentCoreToolName": "reviews___get_product_reviews"}})
+            .to_string(),
+        // lambda_runtime's ClientApplication has no per-field defaults: `{}` alone
+        // would lack `installationId`.
+        json!({"client": {}, "custom": {"bedrockAgentCoreToolName": "reviews___get_product_reviews"}})
+            .to_string(),
         json!({"custom": {"bedrockAgentCoreToolName": "reviews___get_product_reviews", "n": 5}}).to_string(),
+        json!({"custom": {
+            "bedrockAgentCoreToolName": "reviews___get_product_reviews",
+            "flag": true, "nested": {"a": [1]}, "gone": null, "note": "café"
+        }})
+        .to_string(),
     ] {
-        let outcomes = invoke_binary_many(
-            &bin,
-            OFFLINE_ENV,
-            vec![
-                Invocation {
-                    event: bad_args.clone(),
-                    client_context: Some(good.clone()),
-                },
-                Invocation {
-                    event: bad_args.clone(),
-                    client_context: Some(bad.clone()),
-                },
-                Invocation {
-                    event: bad_args.clone(),
-                    client_context: Some(good.clone()),
-                },
-            ],
-        )
-        .await;
-        assert_eq!(error_code(&outcomes[0]).as_deref(), Some("INVALID_ARGUMENT"), "{outcomes:?}");
-        match &outcomes[1] {
-            Outcome::ProcessExited(status, stderr) => {
-                assert!(status.is_some_and(|s| !s.success()), "{status:?}");
-                assert!(stderr.contains("invalid type") || stderr.contains("missing field"), "{stderr}");
+        let outcomes = around(&bin, &bad_args, &bad).await;
+        for (i, outcome) in outcomes.iter().enumerate() {
+            // The tool name survived the repair: the call reached argument validation.
+            assert_eq!(
+                error_code(outcome).as_deref(),
+                Some("INVALID_ARGUMENT"),
+                "{bad} #{i}: {outcomes:?}"
+            );
+            if let Outcome::Response(v) = outcome {
+                assert_eq!(v["error"]["details"][0]["argument"], "limit", "{v}");
             }
-            other => panic!("expected the process to exit, got {other:?}"),
         }
-        assert!(matches!(outcomes[2], Outcome::ProcessExited(..)), "{outcomes:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_client_context_that_is_not_json_is_dropped_and_the_tool_is_unknown() {
+    let bin = binary("reviews-tool", "reviews-tool");
+    let bad_args = json!({"tenant_id": "t", "product_id": 1, "limit": 0});
+    for bad in ["not json", "eyJjdXN0b20iOnt9fQ==", "[1, 2]"] {
+        let outcomes = around(&bin, &bad_args, bad).await;
+        assert_eq!(
+            error_code(&outcomes[0]).as_deref(),
+            Some("INVALID_ARGUMENT"),
+            "{bad}: {outcomes:?}"
+        );
+        assert_eq!(
+            error_code(&outcomes[1]).as_deref(),
+            Some("UNKNOWN_TOOL"),
+            "{bad}: {outcomes:?}"
+        );
+        assert_eq!(
+            error_code(&outcomes[2]).as_deref(),
+            Some("INVALID_ARGUMENT"),
+            "{bad}: {outcomes:?}"
+        );
     }
 }

@@ -6,7 +6,13 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     domain::telemetry::init();
-    let table = required(&ProcessEnv, CUSTOMER_PROFILE_TABLE, "the CustomerProfile DynamoDB table name")?;
+    // Keeps the process alive on client contexts lambda_runtime cannot read (docs/tools.md).
+    let _shim = lambda_shim::install().await;
+    let table = required(
+        &ProcessEnv,
+        CUSTOMER_PROFILE_TABLE,
+        "the CustomerProfile DynamoDB table name",
+    )?;
     let sdk = domain::clients::aws_config().await;
     let store = DynamoProfiles::new(domain::clients::dynamodb(&sdk), table);
     let store = &store;

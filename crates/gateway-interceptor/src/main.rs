@@ -5,7 +5,13 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     domain::telemetry::init();
-    let tenant_claim: String = domain::config::parsed_or(&domain::config::ProcessEnv, TENANT_CLAIM_ENV, DEFAULT_TENANT_CLAIM.to_string())?;
+    // Keeps the process alive on client contexts lambda_runtime cannot read (docs/tools.md).
+    let _shim = lambda_shim::install().await;
+    let tenant_claim: String = domain::config::parsed_or(
+        &domain::config::ProcessEnv,
+        TENANT_CLAIM_ENV,
+        DEFAULT_TENANT_CLAIM.to_string(),
+    )?;
     let config = InterceptorConfig { tenant_claim };
     let config = &config;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

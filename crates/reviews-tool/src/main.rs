@@ -7,8 +7,18 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     domain::telemetry::init();
-    let table = required(&ProcessEnv, PRODUCT_REVIEWS_TABLE, "the ProductReviews DynamoDB table name")?;
-    let secret = required(&ProcessEnv, TOKEN_SECRET_ENV, "the HMAC key that signs next_token")?;
+    // Keeps the process alive on client contexts lambda_runtime cannot read (docs/tools.md).
+    let _shim = lambda_shim::install().await;
+    let table = required(
+        &ProcessEnv,
+        PRODUCT_REVIEWS_TABLE,
+        "the ProductReviews DynamoDB table name",
+    )?;
+    let secret = required(
+        &ProcessEnv,
+        TOKEN_SECRET_ENV,
+        "the HMAC key that signs next_token",
+    )?;
     let page_size: i32 = parsed_or(&ProcessEnv, PAGE_SIZE_ENV, DEFAULT_PAGE_SIZE)?;
     let config = ReviewsConfig {
         signer: TokenSigner::new(secret),

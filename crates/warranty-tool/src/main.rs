@@ -8,6 +8,8 @@ use warranty_tool::WarrantyPorts;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     domain::telemetry::init();
+    // Keeps the process alive on client contexts lambda_runtime cannot read (docs/tools.md).
+    let _shim = lambda_shim::install().await;
     let warranty_table = required(&ProcessEnv, WARRANTY_TABLE, "the Warranty DynamoDB table name")?;
     let profile_table = required(
         &ProcessEnv,
