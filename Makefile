@@ -65,6 +65,8 @@ bench: up
 
 # The README's test command: set-up, lints, then every test (unit and end-to-end).
 test: up lint
+	@# The Runtime API tests run the functions' real binaries: build them fresh first.
+	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace
 
 # Other parts of the project add their targets in make/*.mk.
