@@ -28,3 +28,14 @@ pub struct ToolArgs {
     pub args: String,
     pub tenant: Option<String>,
 }
+
+/// `devstack migrate`: applies `infra/migrations/` with the functions' own database
+/// settings (URL, RDS IAM token or Secrets Manager secret).
+pub async fn migrate() -> anyhow::Result<()> {
+    let config = domain::config::DatabaseConfig::from_source(&domain::config::ProcessEnv)?;
+    let pool = domain::clients::pg_pool(&config).await?;
+    let mut client = pool.get().await?;
+    let applied = domain::migrations::run(&mut client).await?;
+    tracing::info!(applied, "migrations applied");
+    Ok(())
+}

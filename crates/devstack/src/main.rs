@@ -21,6 +21,10 @@ enum Command {
     /// Create the tables and the bucket, run the migrations, seed sample data.
     /// Reads the stack's settings from the environment (`. .local/env`).
     Setup,
+    /// Apply the SQL migrations of infra/migrations/ to the database the environment
+    /// names (DATABASE_URL, or DB_AUTH_MODE=iam|secret with DB_HOST etc., as the
+    /// functions read it). Idempotent; use it against the real database on deploy.
+    Migrate,
     /// Put FILE at uploads/VENDOR_ID/NAME, deliver the S3 event, drain every stream,
     /// print the upload's upload_history row as JSON.
     Upload {
@@ -55,6 +59,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Setup => devstack::setup::run().await.map(|_| ()),
+        Command::Migrate => devstack::migrate().await,
         Command::Upload {
             file,
             vendor,
