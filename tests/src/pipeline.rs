@@ -101,3 +101,64 @@ pub fn field<'a>(row: &'a serde_json::Value, name: &str) -> &'a serde_json::Valu
 pub fn upload_id_of(row: &serde_json::Value) -> String {
     field(row, "upload_id").as_str().expect("upload_id").to_string()
 }
+
+/// The stream batch Lambda would deliver for these items (INSERT, NewImage), as JSON.
+pub fn insert_batch_json(items: &[UploadRecord]) -> serde_json::Value {
+    let records: Vec<serde_json::Value> = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let image: serde_dynamo::Item = serde_dynamo::to_item(item).expect("item");
+            serde_json::json!({
+                "eventID": format!("ev{i}"),
+                "eventName": "INSERT",
+                "eventVersion": "1.1",
+                "eventSource": "aws:dynamodb",
+                "awsRegion": "us-east-1",
+                "dynamodb": {
+                    "ApproximateCreationDateTime": 1_700_000_000,
+                    "Keys": { "upload_id": { "S": item.upload_id }, "record_id": { "S": item.record_id } },
+                    "NewImage": image,
+                    "SequenceNumber": format!("{:021}", i + 1),
+                    "SizeBytes": 100,
+                    "StreamViewType": "NEW_IMAGE"
+                },
+                "eventSourceARN": "arn:aws:dynamodb:us-east-1:000000000000:table/UploadRecords/stream/x"
+            })
+        })
+        .collect();
+    serde_json::json!({ "Records": records })
+}
+
+/// Puts `body` at `key` and returns the S3 notification for it and its upload id,
+/// without delivering anything (the test decides who receives the event).
+pub async fn put_with_event(
+    stack: &Stack,
+    key: &str,
+    body: Vec<u8>,
+) -> (aws_lambda_events::event::s3::S3Event, String) {
+    let put = stack
+        .s3
+        .put_object()
+        .bucket(&stack.bucket)
+        .key(key)
+        .body(body.into())
+        .send()
+        .await
+        .expect("put");
+    let now = chrono::Utc::now();
+    let sequencer = devstack::upload::sequencer(now);
+    let event = devstack::upload::s3_put_event(
+        "us-east-1",
+        &stack.bucket,
+        key,
+        0,
+        put.e_tag().unwrap_or_default(),
+        None,
+        &sequencer,
+        now,
+    )
+    .expect("event");
+    let upload_id = domain::upload::upload_id(&stack.bucket, key, &sequencer, None, now);
+    (event, upload_id)
+}

@@ -1,42 +1,9 @@
 //! Transient faults are retried, never recorded as verdicts.
 
 use aws_lambda_events::event::dynamodb::Event;
-use devstack::upload::{s3_put_event, sequencer};
 use domain::model::RecordStatus;
 use e2e::faults::{retarget_url, url_addr, Proxy};
-use e2e::pipeline::{field, items, pg, stack, unique, valid_row, HEADER};
-
-/// The stream batch Lambda would deliver for these items (INSERT, NewImage).
-fn insert_batch(items: &[domain::model::UploadRecord]) -> Event {
-    let records: Vec<serde_json::Value> = items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| {
-            let image: serde_dynamo::Item = serde_dynamo::to_item(item).expect("item");
-            let keys: serde_dynamo::Item = serde_dynamo::to_item(serde_json::json!({
-                "upload_id": item.upload_id, "record_id": item.record_id
-            }))
-            .expect("keys");
-            serde_json::json!({
-                "eventID": format!("ev{i}"),
-                "eventName": "INSERT",
-                "eventVersion": "1.1",
-                "eventSource": "aws:dynamodb",
-                "awsRegion": "us-east-1",
-                "dynamodb": {
-                    "ApproximateCreationDateTime": 1_700_000_000,
-                    "Keys": keys,
-                    "NewImage": image,
-                    "SequenceNumber": format!("{:021}", i + 1),
-                    "SizeBytes": 100,
-                    "StreamViewType": "NEW_IMAGE"
-                },
-                "eventSourceARN": "arn:aws:dynamodb:us-east-1:000000000000:table/UploadRecords/stream/x"
-            })
-        })
-        .collect();
-    serde_json::from_value(serde_json::json!({ "Records": records })).expect("a DynamoDB stream event")
-}
+use e2e::pipeline::{field, insert_batch_json, items, pg, put_with_event, stack, unique, valid_row, HEADER};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_down_during_validation_marks_nothing_and_the_retry_completes_exactly() {
@@ -57,29 +24,8 @@ async fn postgres_down_during_validation_marks_nothing_and_the_retry_completes_e
     }
     body.push_str(&format!("\n{p}-P13,Bad,Nope,{p}-SKU-13,1.00,1,,,,\n"));
     let key = format!("uploads/VEND001/{p}.csv");
-    let put = stack
-        .s3
-        .put_object()
-        .bucket(&stack.bucket)
-        .key(&key)
-        .body(body.into_bytes().into())
-        .send()
-        .await
-        .expect("put");
-    let now = chrono::Utc::now();
-    let event = s3_put_event(
-        "us-east-1",
-        &stack.bucket,
-        &key,
-        0,
-        put.e_tag().unwrap_or_default(),
-        None,
-        &sequencer(now),
-        now,
-    )
-    .expect("event");
+    let (event, upload_id) = put_with_event(&stack, &key, body.into_bytes()).await;
     stack.invoke_parser(&event).await.expect("parse");
-    let upload_id = domain::upload::upload_id(&stack.bucket, &key, &sequencer(now), None, now);
     let pending = items(&stack, &upload_id).await;
     assert_eq!(pending.len(), 13);
 
@@ -101,7 +47,7 @@ async fn postgres_down_during_validation_marks_nothing_and_the_retry_completes_e
         catalog: domain::adapters::postgres::PgCatalog::new(pool),
         bucket: stack.bucket.clone(),
     };
-    let batch = insert_batch(&pending);
+    let batch: Event = serde_json::from_value(insert_batch_json(&pending)).expect("a stream event");
     let all: Vec<String> = batch
         .records
         .iter()

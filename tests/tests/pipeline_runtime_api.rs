@@ -2,8 +2,9 @@
 //! `main.rs` (clients and pool from the environment, event types, response shape),
 //! not only the handlers.
 
-use devstack::upload::{s3_put_event, sequencer};
-use e2e::pipeline::{items, pg, stack, unique, valid_row, HEADER};
+use e2e::pipeline::{
+    insert_batch_json as insert_batch, items, pg, put_with_event, stack, unique, valid_row, HEADER,
+};
 use e2e::runtime_api::{binary, invoke_binary, Outcome};
 use serde_json::{json, Value};
 
@@ -12,34 +13,6 @@ fn env() -> Vec<(&'static str, &'static str)> {
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect()
-}
-
-/// A stream batch in Lambda's JSON for these items.
-fn insert_batch(items: &[domain::model::UploadRecord]) -> Value {
-    let records: Vec<Value> = items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| {
-            let image: serde_dynamo::Item = serde_dynamo::to_item(item).expect("item");
-            json!({
-                "eventID": format!("ev{i}"),
-                "eventName": "INSERT",
-                "eventVersion": "1.1",
-                "eventSource": "aws:dynamodb",
-                "awsRegion": "us-east-1",
-                "dynamodb": {
-                    "ApproximateCreationDateTime": 1_700_000_000,
-                    "Keys": { "upload_id": { "S": item.upload_id }, "record_id": { "S": item.record_id } },
-                    "NewImage": image,
-                    "SequenceNumber": format!("{:021}", i + 1),
-                    "SizeBytes": 100,
-                    "StreamViewType": "NEW_IMAGE"
-                },
-                "eventSourceARN": "arn:aws:dynamodb:us-east-1:000000000000:table/UploadRecords/stream/x"
-            })
-        })
-        .collect();
-    json!({ "Records": records })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -54,28 +27,7 @@ async fn the_parser_and_validator_binaries_answer_the_runtime_api() {
         body.push_str(&valid_row(&p, i, "2.50"));
     }
     let key = format!("uploads/VEND001/{p} runtime.csv");
-    let put = stack
-        .s3
-        .put_object()
-        .bucket(&stack.bucket)
-        .key(&key)
-        .body(body.into_bytes().into())
-        .send()
-        .await
-        .expect("put");
-    let now = chrono::Utc::now();
-    let event = s3_put_event(
-        "us-east-1",
-        &stack.bucket,
-        &key,
-        0,
-        put.e_tag().unwrap_or_default(),
-        None,
-        &sequencer(now),
-        now,
-    )
-    .expect("event");
-    let upload_id = domain::upload::upload_id(&stack.bucket, &key, &sequencer(now), None, now);
+    let (event, upload_id) = put_with_event(&stack, &key, body.into_bytes()).await;
 
     let parser = binary("csv-parser", "csv-parser");
     let outcome = invoke_binary(&parser, &env, serde_json::to_value(&event).expect("json"), None).await;

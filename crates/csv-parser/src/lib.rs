@@ -366,20 +366,15 @@ pub struct Wiring {
 
 impl Wiring {
     pub async fn from_env() -> Result<Wiring, lambda_runtime::Error> {
-        let config = domain::config::PipelineConfig::from_env()?;
-        let aws = domain::clients::aws_config().await;
-        let pool = domain::clients::pg_pool(&config.database).await?;
+        let a = domain::clients::PipelineAdapters::from_env().await?;
         Ok(Wiring {
-            objects: domain::adapters::s3_objects::S3Objects::new(domain::clients::s3(&aws)),
-            records: domain::adapters::dynamo_records::DynamoRecords::new(
-                domain::clients::dynamodb(&aws),
-                config.upload_records_table.clone(),
-            ),
-            catalog: domain::adapters::postgres::PgCatalog::new(pool),
             settings: Settings {
-                max_upload_bytes: config.max_upload_bytes,
-                record_ttl_days: config.record_ttl_days,
+                max_upload_bytes: a.config.max_upload_bytes,
+                record_ttl_days: a.config.record_ttl_days,
             },
+            objects: a.objects,
+            records: a.records,
+            catalog: a.catalog,
         })
     }
 

@@ -68,3 +68,30 @@ pub async fn pg_pool(config: &DatabaseConfig) -> Result<deadpool_postgres::Pool,
         }
     }
 }
+
+/// The adapters every pipeline function is built from, once per execution environment.
+pub struct PipelineAdapters {
+    pub config: crate::config::PipelineConfig,
+    pub objects: crate::adapters::s3_objects::S3Objects,
+    pub records: crate::adapters::dynamo_records::DynamoRecords,
+    pub catalog: crate::adapters::postgres::PgCatalog,
+}
+
+impl PipelineAdapters {
+    /// Reads the environment (failing on a missing variable, named) and builds the
+    /// clients and the pool. No connection is opened yet.
+    pub async fn from_env() -> Result<PipelineAdapters, lambda_runtime::Error> {
+        let config = crate::config::PipelineConfig::from_env()?;
+        let aws = aws_config().await;
+        let pool = pg_pool(&config.database).await?;
+        Ok(PipelineAdapters {
+            objects: crate::adapters::s3_objects::S3Objects::new(s3(&aws)),
+            records: crate::adapters::dynamo_records::DynamoRecords::new(
+                dynamodb(&aws),
+                config.upload_records_table.clone(),
+            ),
+            catalog: crate::adapters::postgres::PgCatalog::new(pool),
+            config,
+        })
+    }
+}

@@ -86,13 +86,11 @@ pub struct Wiring {
 
 impl Wiring {
     pub async fn from_env() -> Result<Wiring, lambda_runtime::Error> {
-        let config = domain::config::PipelineConfig::from_env()?;
-        let aws = domain::clients::aws_config().await;
-        let pool = domain::clients::pg_pool(&config.database).await?;
+        let a = domain::clients::PipelineAdapters::from_env().await?;
         Ok(Wiring {
-            objects: domain::adapters::s3_objects::S3Objects::new(domain::clients::s3(&aws)),
-            catalog: domain::adapters::postgres::PgCatalog::new(pool),
-            bucket: config.upload_bucket,
+            objects: a.objects,
+            catalog: a.catalog,
+            bucket: a.config.upload_bucket,
         })
     }
 
