@@ -389,3 +389,6 @@ impl Wiring {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
