@@ -11,10 +11,9 @@ use domain::tools::profile::{
     Address, CommunicationPreferences, CustomerId, Email, ProfileStore, ProfileUpdate, GET_CUSTOMER_PROFILE,
     MAX_ADDRESS_FIELD_CHARS, MAX_NOTES_CHARS, MAX_ZIP_CHARS, UPDATE_CUSTOMER_PROFILE,
 };
-use domain::tools::{into_result, ToolError, ToolOutcome};
+use domain::tools::{ToolError, ToolOutcome};
 use lambda_runtime::LambdaEvent;
 use serde_json::{Map, Value};
-use tracing::Instrument;
 
 pub const TOOLS: &[&str] = &[GET_CUSTOMER_PROFILE, UPDATE_CUSTOMER_PROFILE];
 
@@ -22,27 +21,7 @@ pub async fn handle<S: ProfileStore>(
     event: LambdaEvent<Value>,
     store: &S,
 ) -> Result<Value, lambda_runtime::Error> {
-    let span = gateway::invocation_span(&event.context);
-    async move {
-        let name = match gateway::tool_name(&event.context) {
-            Ok(n) => n,
-            Err(e) => return Ok(e.to_json()),
-        };
-        match call(&name.tool, event.payload, store).await {
-            Ok(result) => {
-                if let Err(e) = &result {
-                    tracing::info!(code = e.code.as_str(), "tool answered with an error");
-                }
-                Ok(into_result(result))
-            }
-            Err(fault) => {
-                tracing::error!(error = %fault, transient = fault.is_transient(), "tool failed");
-                Err(fault.into())
-            }
-        }
-    }
-    .instrument(span)
-    .await
+    gateway::serve(event, |tool, args| async move { call(&tool, args, store).await }).await
 }
 
 pub async fn call<S: ProfileStore>(tool: &str, args: Value, store: &S) -> ToolOutcome {

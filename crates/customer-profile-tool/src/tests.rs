@@ -1,4 +1,5 @@
 use super::*;
+use domain::tools::into_result;
 use domain::tools::profile::{CustomerProfile, InMemoryProfiles};
 use rust_decimal::Decimal;
 use serde_json::json;

@@ -9,13 +9,12 @@ use domain::tools::reviews::{
     parse_end, parse_start, Review, ReviewFilter, ReviewIndex, ReviewKey, ReviewQuery, TokenSigner,
     DEFAULT_LIMIT, GET_PRODUCT_REVIEWS, MAX_LIMIT, MAX_TENANT_ID_LEN, SEARCH_REVIEWS,
 };
-use domain::tools::{into_result, ToolError, ToolOutcome};
+use domain::tools::{ToolError, ToolOutcome};
 use domain::PortError;
 use lambda_runtime::LambdaEvent;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{json, Value};
-use tracing::Instrument;
 
 pub const TOOLS: &[&str] = &[GET_PRODUCT_REVIEWS, SEARCH_REVIEWS];
 
@@ -39,26 +38,9 @@ pub async fn handle<I: ReviewIndex>(
     index: &I,
     config: &ReviewsConfig,
 ) -> Result<Value, lambda_runtime::Error> {
-    let span = gateway::invocation_span(&event.context);
-    async move {
-        let name = match gateway::tool_name(&event.context) {
-            Ok(n) => n,
-            Err(e) => return Ok(e.to_json()),
-        };
-        match call(&name.tool, event.payload, index, config).await {
-            Ok(result) => {
-                if let Err(e) = &result {
-                    tracing::info!(code = e.code.as_str(), "tool answered with an error");
-                }
-                Ok(into_result(result))
-            }
-            Err(fault) => {
-                tracing::error!(error = %fault, transient = fault.is_transient(), "tool failed");
-                Err(fault.into())
-            }
-        }
-    }
-    .instrument(span)
+    gateway::serve(event, |tool, args| async move {
+        call(&tool, args, index, config).await
+    })
     .await
 }
 

@@ -1,4 +1,5 @@
 use super::*;
+use domain::tools::into_result;
 use domain::tools::reviews::InMemoryReviewIndex;
 use std::collections::HashSet;
 

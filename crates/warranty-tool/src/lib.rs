@@ -11,11 +11,10 @@ use domain::tools::args::Args;
 use domain::tools::gateway::{self, unknown_tool};
 use domain::tools::profile::{normalize_name, Email, ProfilesByEmail};
 use domain::tools::warranty::{status_on, Clock, SerialNumber, WarrantyLookup, CHECK_WARRANTY_STATUS};
-use domain::tools::{into_result, ToolError, ToolOutcome};
+use domain::tools::{ToolError, ToolOutcome};
 use domain::PortError;
 use lambda_runtime::LambdaEvent;
 use serde_json::{json, Value};
-use tracing::Instrument;
 
 pub const TOOLS: &[&str] = &[CHECK_WARRANTY_STATUS];
 
@@ -35,27 +34,7 @@ where
     P: ProfilesByEmail,
     C: Clock,
 {
-    let span = gateway::invocation_span(&event.context);
-    async move {
-        let name = match gateway::tool_name(&event.context) {
-            Ok(n) => n,
-            Err(e) => return Ok(e.to_json()),
-        };
-        match call(&name.tool, event.payload, ports).await {
-            Ok(result) => {
-                if let Err(e) = &result {
-                    tracing::info!(code = e.code.as_str(), "tool answered with an error");
-                }
-                Ok(into_result(result))
-            }
-            Err(fault) => {
-                tracing::error!(error = %fault, transient = fault.is_transient(), "tool failed");
-                Err(fault.into())
-            }
-        }
-    }
-    .instrument(span)
-    .await
+    gateway::serve(event, |tool, args| async move { call(&tool, args, ports).await }).await
 }
 
 pub async fn call<W, P, C>(tool: &str, args: Value, ports: &WarrantyPorts<'_, W, P, C>) -> ToolOutcome

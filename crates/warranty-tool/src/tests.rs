@@ -1,4 +1,5 @@
 use super::*;
+use domain::tools::into_result;
 use domain::tools::profile::{CustomerProfile, InMemoryProfiles};
 use domain::tools::warranty::{FixedClock, InMemoryWarranties, WarrantyRecord};
 

@@ -137,6 +137,41 @@ fn deadline_in(d: std::time::Duration) -> u64 {
         .unwrap_or(0)
 }
 
+/// The invocation path every tool target shares: read the tool name from the client
+/// context, dispatch to `call(tool, arguments)`, answer business failures as JSON
+/// results and faults as Lambda errors, all inside one span per invocation.
+pub async fn serve<F, Fut>(
+    event: lambda_runtime::LambdaEvent<serde_json::Value>,
+    call: F,
+) -> Result<serde_json::Value, lambda_runtime::Error>
+where
+    F: FnOnce(String, serde_json::Value) -> Fut,
+    Fut: std::future::Future<Output = super::ToolOutcome>,
+{
+    use tracing::Instrument;
+    let span = invocation_span(&event.context);
+    async move {
+        let name = match tool_name(&event.context) {
+            Ok(n) => n,
+            Err(e) => return Ok(e.to_json()),
+        };
+        match call(name.tool, event.payload).await {
+            Ok(result) => {
+                if let Err(e) = &result {
+                    tracing::info!(code = e.code.as_str(), "tool answered with an error");
+                }
+                Ok(super::into_result(result))
+            }
+            Err(fault) => {
+                tracing::error!(error = %fault, transient = fault.is_transient(), "tool failed");
+                Err(fault.into())
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
