@@ -201,7 +201,9 @@ where
         let resume = match self.ledger.start_upload(&start).await? {
             StartOutcome::Created => false,
             StartOutcome::Existing { parsed: true } => {
-                tracing::info!("redelivered event for an upload already parsed; nothing to do");
+                tracing::info!("redelivered event for an upload already parsed; nothing to write");
+                // A crash after the last write may have left the end unrecorded.
+                domain::finalise::finalise(self.ledger, self.objects, bucket, &id).await?;
                 return Ok(Outcome::AlreadyParsed { upload_id: id });
             }
             StartOutcome::Existing { parsed: false } => {
