@@ -36,7 +36,7 @@ infra-tools: $(INFRA_BIN)/.installed
 
 $(INFRA_BIN)/.installed:
 	@test -x "$(INFRA_BIN)/python" || python3 -m venv "$(INFRA_VENV)"
-	@"$(INFRA_BIN)/pip" install -q --disable-pip-version-check \
+	@"$(INFRA_BIN)/pip" install -q --disable-pip-version-check --no-cache-dir \
 		"cfn-lint==$(CFN_LINT_VERSION)" "aws-sam-cli==$(SAM_CLI_VERSION)" "cargo-lambda==$(CARGO_LAMBDA_VERSION)"
 	@touch "$@"
 

@@ -36,6 +36,18 @@ ensure_dirs() {
     mkdir -p "$RUN_DIR" "$LOG_DIR"
 }
 
+# Says early, and plainly, when the disk is nearly full: installs and the cargo build
+# that follows would otherwise fail half-way with ENOSPC. A warning, not a refusal:
+# the build may still fit.
+warn_low_disk() {
+    local dir="$1" want_mib="$2" free_mib
+    free_mib="$(df -Pm "$dir" 2>/dev/null | awk 'NR == 2 { print $4 }')"
+    [ -n "$free_mib" ] || return 0
+    if [ "$free_mib" -lt "$want_mib" ]; then
+        log "WARNING: only ${free_mib} MiB free under $dir; the services and a cold build need about ${want_mib} MiB (free space, e.g. an old cargo target directory)"
+    fi
+}
+
 # apt-get update runs at most once per `make up`, and only when something is missing.
 APT_UPDATED=""
 apt_install() {

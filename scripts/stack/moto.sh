@@ -20,7 +20,7 @@ moto_install() {
             "$python" -m venv "$VENV_DIR" || die "python3 -m venv failed (on Debian: apt-get install python3-venv)"
         fi
         log "moto: pip install moto[server]"
-        "$VENV_DIR/bin/pip" install -q --disable-pip-version-check 'moto[server]' >&2 \
+        "$VENV_DIR/bin/pip" install -q --disable-pip-version-check --no-cache-dir 'moto[server]' >&2 \
             || die "pip install moto[server] failed"
     fi
 }

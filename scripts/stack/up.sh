@@ -14,6 +14,7 @@ here="$(dirname "${BASH_SOURCE[0]}")"
 . "$here/moto.sh"
 
 ensure_dirs
+warn_low_disk "$STACK_ROOT" 8192
 
 t0="$(now_ms)"
 pg_install
