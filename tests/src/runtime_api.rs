@@ -37,6 +37,8 @@ pub struct Invocation {
     /// Sent verbatim as `Lambda-Runtime-Client-Context` (plain JSON, as the Runtime API
     /// does), or no header at all.
     pub client_context: Option<String>,
+    /// Sent verbatim as `Lambda-Runtime-Cognito-Identity`, or no header at all.
+    pub cognito_identity: Option<String>,
 }
 
 /// `target/debug/<name>` of this workspace (or of `CARGO_TARGET_DIR`), built with
@@ -75,6 +77,7 @@ pub async fn invoke_binary(
         vec![Invocation {
             event,
             client_context,
+            cognito_identity: None,
         }],
     )
     .await
@@ -233,6 +236,9 @@ async fn serve(
             );
             if let Some(cc) = &inv.client_context {
                 head.push_str(&format!("Lambda-Runtime-Client-Context: {cc}\r\n"));
+            }
+            if let Some(identity) = &inv.cognito_identity {
+                head.push_str(&format!("Lambda-Runtime-Cognito-Identity: {identity}\r\n"));
             }
             head.push_str("\r\n");
             write.write_all(head.as_bytes()).await?;

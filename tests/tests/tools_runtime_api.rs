@@ -7,7 +7,8 @@
 //! value, non-ASCII text): the `lambda-shim` proxy in front of the Runtime API repairs
 //! the header, so the process survives and answers that invocation and the next. A
 //! client context that is not JSON at all is dropped, and the tool answers
-//! `UNKNOWN_TOOL`. See docs/tools.md, "Client context the runtime cannot read".
+//! `UNKNOWN_TOOL`. A Cognito identity the runtime cannot read is dropped the same way.
+//! See docs/tools.md, "Client context the runtime cannot read".
 
 use e2e::runtime_api::{binary, invoke_binary, invoke_binary_many, Invocation, Outcome};
 use serde_json::{json, Value};
@@ -103,6 +104,7 @@ async fn around(bin: &std::path::Path, event: &Value, bad: &str) -> Vec<Outcome>
     let invocation = |client_context: &str| Invocation {
         event: event.clone(),
         client_context: Some(client_context.to_string()),
+        cognito_identity: None,
     };
     invoke_binary_many(
         bin,
@@ -166,5 +168,36 @@ async fn a_client_context_that_is_not_json_is_dropped_and_the_tool_is_unknown() 
             Some("INVALID_ARGUMENT"),
             "{bad}: {outcomes:?}"
         );
+    }
+}
+
+#[tokio::test]
+async fn a_cognito_identity_the_runtime_cannot_read_is_dropped_and_the_call_answered() {
+    let bin = binary("reviews-tool", "reviews-tool");
+    let bad_args = json!({"tenant_id": "t", "product_id": 1, "limit": 0});
+    let invocation = |identity: &str| Invocation {
+        event: bad_args.clone(),
+        client_context: Some(gateway_context("reviews___get_product_reviews")),
+        cognito_identity: Some(identity.to_string()),
+    };
+    let good = r#"{"cognitoIdentityId":"us-east-1:1","cognitoIdentityPoolId":"us-east-1:p"}"#;
+    for bad in [
+        r#"{"cognitoIdentityId":"us-east-1:1"}"#,
+        "not json",
+        r#"{"identityId":1,"identityPoolId":"p"}"#,
+    ] {
+        let outcomes = invoke_binary_many(
+            &bin,
+            OFFLINE_ENV,
+            vec![invocation(good), invocation(bad), invocation(good)],
+        )
+        .await;
+        for (i, outcome) in outcomes.iter().enumerate() {
+            assert_eq!(
+                error_code(outcome).as_deref(),
+                Some("INVALID_ARGUMENT"),
+                "{bad} #{i}: {outcomes:?}"
+            );
+        }
     }
 }

@@ -7,7 +7,9 @@
 //! `lambda_runtime::run`: the process exits without answering. No handler can catch
 //! it. The shim sits between the runtime and the real Runtime API and repairs the
 //! header on `invocation/next` responses (see [`client_context::sanitize`]); everything
-//! else passes through. docs/tools.md, "Client context the runtime cannot read".
+//! else passes through. A `Lambda-Runtime-Cognito-Identity` the runtime cannot read
+//! is removed ([`cognito_identity::readable`]). docs/tools.md, "Client context the
+//! runtime cannot read".
 //!
 //! ```no_run
 //! # async fn main_() -> Result<(), lambda_runtime::Error> {
@@ -16,6 +18,7 @@
 //! ```
 
 pub mod client_context;
+pub mod cognito_identity;
 mod proxy;
 
 pub use proxy::{start, ShimHandle};

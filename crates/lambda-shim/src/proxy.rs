@@ -1,7 +1,8 @@
 //! The HTTP/1.1 forwarder between lambda_runtime and the real Runtime API. Requests
 //! and bodies are streamed through untouched (response/error POSTs, including
 //! chunked streaming responses and their error trailers); only the
-//! `Lambda-Runtime-Client-Context` header of `invocation/next` responses is rewritten.
+//! `Lambda-Runtime-Client-Context` and `Lambda-Runtime-Cognito-Identity` headers of
+//! `invocation/next` responses are rewritten or removed.
 
 use crate::client_context::{sanitize, Sanitized};
 use crate::ShimError;
@@ -22,6 +23,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub(crate) const CLIENT_CONTEXT: &str = "lambda-runtime-client-context";
+pub(crate) const COGNITO_IDENTITY: &str = "lambda-runtime-cognito-identity";
 const NEXT_SUFFIX: &str = "/runtime/invocation/next";
 
 type ProxyBody = Either<Incoming, Full<Bytes>>;
@@ -147,6 +149,7 @@ async fn forward(upstream: &Upstream, req: Request<Incoming>) -> Response<ProxyB
             strip_hop_by_hop(&mut parts.headers);
             if is_next {
                 sanitize_client_context(&mut parts.headers);
+                sanitize_cognito_identity(&mut parts.headers);
             }
             Response::from_parts(parts, Either::Left(body))
         }
@@ -179,6 +182,19 @@ pub(crate) fn sanitize_client_context(headers: &mut HeaderMap) {
         },
         // Never log the header itself: it is caller data.
         Sanitized::Dropped(reason) => tracing::warn!(%reason, "lambda-shim: dropped the client context"),
+    }
+}
+
+/// Removes a `Lambda-Runtime-Cognito-Identity` the runtime cannot read (see
+/// [`crate::cognito_identity`]); a readable one is left as it is.
+pub(crate) fn sanitize_cognito_identity(headers: &mut HeaderMap) {
+    let readable = headers
+        .get(COGNITO_IDENTITY)
+        .is_none_or(|value| crate::cognito_identity::readable(value.as_bytes()));
+    if !readable {
+        headers.remove(COGNITO_IDENTITY);
+        // Never log the header itself: it identifies the caller.
+        tracing::warn!("lambda-shim: dropped the Cognito identity: lambda_runtime cannot read it");
     }
 }
 
@@ -248,5 +264,29 @@ mod tests {
 
         sanitize_client_context(&mut headers);
         assert!(headers.is_empty() || headers.get(CLIENT_CONTEXT).is_none());
+    }
+
+    #[test]
+    fn an_unreadable_cognito_identity_is_removed_and_a_readable_one_kept() {
+        let good = r#"{"cognitoIdentityId":"us-east-1:1","cognitoIdentityPoolId":"us-east-1:p"}"#;
+        let mut headers = HeaderMap::new();
+        headers.insert(COGNITO_IDENTITY, HeaderValue::from_static(good));
+        sanitize_cognito_identity(&mut headers);
+        assert_eq!(
+            headers.get(COGNITO_IDENTITY).map(|v| v.as_bytes()),
+            Some(good.as_bytes())
+        );
+
+        headers.insert(
+            COGNITO_IDENTITY,
+            HeaderValue::from_static(r#"{"cognitoIdentityId":"a"}"#),
+        );
+        headers.insert("lambda-runtime-aws-request-id", HeaderValue::from_static("abc"));
+        sanitize_cognito_identity(&mut headers);
+        assert!(headers.get(COGNITO_IDENTITY).is_none());
+        assert_eq!(
+            headers.get("lambda-runtime-aws-request-id").map(|v| v.as_bytes()),
+            Some(&b"abc"[..])
+        );
     }
 }
