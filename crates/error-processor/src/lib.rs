@@ -11,8 +11,7 @@ use domain::codes::ErrorCode;
 use domain::model::{RecordStatus, RowError, UploadRecord};
 use domain::ports::{ErrorRow, ObjectStore, UploadLedger};
 use domain::PortError;
-use stream_validator::{decode, failures};
-use tracing::Instrument;
+use stream_validator::for_each_upload;
 
 pub struct ErrorProcessor<'a, L, O> {
     pub ledger: &'a L,
@@ -45,16 +44,10 @@ pub fn error_row(item: &UploadRecord) -> ErrorRow {
 
 impl<L: UploadLedger, O: ObjectStore> ErrorProcessor<'_, L, O> {
     pub async fn handle(&self, event: &Event) -> DynamoDbEventResponse {
-        let decoded = decode(event, RecordStatus::Error);
-        let mut failed = decoded.undecodable;
-        for (upload_id, rows) in decoded.groups {
-            let span = tracing::info_span!("upload", upload_id = %upload_id, records = rows.len());
-            if let Err(e) = self.record_upload(&upload_id, &rows).instrument(span).await {
-                tracing::warn!(upload_id, error = %e, transient = e.is_transient(), "batch item failures reported");
-                failed.extend(rows.into_iter().map(|(seq, _)| seq));
-            }
-        }
-        failures(failed)
+        for_each_upload(event, RecordStatus::Error, |upload_id, rows| async move {
+            self.record_upload(&upload_id, &rows).await
+        })
+        .await
     }
 
     async fn record_upload(&self, upload_id: &str, rows: &[(String, UploadRecord)]) -> Result<(), PortError> {

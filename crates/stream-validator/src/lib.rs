@@ -14,6 +14,7 @@ use domain::ports::{CatalogStore, ObjectStore, RecordStore, StoredVerdict, Uploa
 use domain::validation::{validate_row, CategorySet, DuplicateFacts};
 use domain::PortError;
 use std::collections::HashMap;
+use std::future::Future;
 use tracing::Instrument;
 
 /// The validator's ports, borrowed for one invocation.
@@ -58,6 +59,33 @@ pub fn decode(event: &Event, wanted: RecordStatus) -> Decoded {
     Decoded { groups, undecodable }
 }
 
+/// The shared shape of both stream consumers: decodes the batch (records whose status
+/// is `wanted`), runs `each` once per upload with that upload's rows, in arrival order,
+/// and reports as batch item failures the records of every upload whose call failed and
+/// every record that could not be decoded. Uploads are independent: one failing does
+/// not stop the others.
+pub async fn for_each_upload<F, Fut>(
+    event: &Event,
+    wanted: RecordStatus,
+    mut each: F,
+) -> DynamoDbEventResponse
+where
+    F: FnMut(String, Vec<(String, UploadRecord)>) -> Fut,
+    Fut: Future<Output = Result<(), PortError>>,
+{
+    let decoded = decode(event, wanted);
+    let mut failed = decoded.undecodable;
+    for (upload_id, rows) in decoded.groups {
+        let sequence_numbers: Vec<String> = rows.iter().map(|(seq, _)| seq.clone()).collect();
+        let span = tracing::info_span!("upload", upload_id = %upload_id, records = rows.len());
+        if let Err(e) = each(upload_id.clone(), rows).instrument(span).await {
+            tracing::warn!(upload_id, error = %e, transient = e.is_transient(), "batch item failures reported");
+            failed.extend(sequence_numbers);
+        }
+    }
+    failures(failed)
+}
+
 pub fn sequence_number(record: &EventRecord) -> String {
     record.change.sequence_number.clone().unwrap_or_default()
 }
@@ -83,16 +111,12 @@ where
     O: ObjectStore,
 {
     pub async fn handle(&self, event: &Event) -> DynamoDbEventResponse {
-        let decoded = decode(event, RecordStatus::PendingValidation);
-        let mut failed = decoded.undecodable;
-        for (upload_id, rows) in decoded.groups {
-            let span = tracing::info_span!("upload", upload_id = %upload_id, records = rows.len());
-            if let Err(e) = self.validate_upload(&upload_id, &rows).instrument(span).await {
-                tracing::warn!(upload_id, error = %e, transient = e.is_transient(), "batch item failures reported");
-                failed.extend(rows.into_iter().map(|(seq, _)| seq));
-            }
-        }
-        failures(failed)
+        for_each_upload(
+            event,
+            RecordStatus::PendingValidation,
+            |upload_id, rows| async move { self.validate_upload(&upload_id, &rows).await },
+        )
+        .await
     }
 
     async fn validate_upload(
