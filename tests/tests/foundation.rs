@@ -238,3 +238,79 @@ async fn setup_runs_again_without_changing_anything() {
         Some(aws_sdk_dynamodb::types::AttributeValue::S(t)) if t == "tenantb"
     )));
 }
+
+/// The port of a `scheme://host:port/...` URL (the settings in `.local/env`).
+fn port_of(url: &str) -> u16 {
+    let after_host = url
+        .rsplit('@')
+        .next()
+        .and_then(|rest| rest.split("://").last())
+        .unwrap_or(url);
+    let authority = after_host.split('/').next().unwrap_or(after_host);
+    authority
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {url}"))
+}
+
+/// Local addresses (hex, as the kernel prints them) of the sockets listening on
+/// `port`, from /proc/net/tcp and /proc/net/tcp6.
+fn listening_addresses(port: u16) -> Vec<String> {
+    let port_hex = format!("{port:04X}");
+    let mut found = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // sl, local_address, rem_address, st (0A = LISTEN), ...
+            let (Some(local), Some(state)) = (fields.get(1), fields.get(3)) else {
+                continue;
+            };
+            if *state != "0A" {
+                continue;
+            }
+            if let Some((address, p)) = local.split_once(':') {
+                if p == port_hex {
+                    found.push(address.to_string());
+                }
+            }
+        }
+    }
+    found
+}
+
+/// 127.0.0.0/8, `::1` or `::ffff:127.x.x.x`, in /proc/net's byte order (each 32-bit
+/// word little-endian, so 127.0.0.1 reads `0100007F`).
+fn is_loopback(hex: &str) -> bool {
+    match hex.len() {
+        8 => hex.ends_with("7F"),
+        32 => {
+            hex == "00000000000000000000000001000000"
+                || (hex.starts_with("0000000000000000FFFF0000") && hex.ends_with("7F"))
+        }
+        _ => false,
+    }
+}
+
+#[test]
+fn every_local_service_listens_on_loopback_only() {
+    assert!(is_loopback("0100007F") && !is_loopback("00000000"));
+    assert!(is_loopback("0000000000000000FFFF00000100007F"));
+    assert!(!is_loopback("00000000000000000000000000000000"));
+    for (service, url) in [
+        ("PostgreSQL", stack::var("DATABASE_URL")),
+        ("DynamoDB Local", stack::var("AWS_ENDPOINT_URL_DYNAMODB")),
+        ("moto (S3)", stack::var("AWS_ENDPOINT_URL_S3")),
+    ] {
+        let port = port_of(&url);
+        let addresses = listening_addresses(port);
+        assert!(!addresses.is_empty(), "{service}: nothing listens on port {port}");
+        assert!(
+            addresses.iter().all(|a| is_loopback(a)),
+            "{service} listens on port {port} beyond loopback: {addresses:?}"
+        );
+    }
+}
