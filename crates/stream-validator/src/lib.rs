@@ -252,3 +252,6 @@ impl Wiring {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests;
