@@ -97,3 +97,6 @@ impl Wiring {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests;
