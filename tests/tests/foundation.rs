@@ -314,3 +314,60 @@ fn every_local_service_listens_on_loopback_only() {
         );
     }
 }
+
+#[tokio::test]
+async fn writing_the_same_item_twice_in_one_call_keeps_its_last_version() {
+    use domain::adapters::dynamo_records::DynamoRecords;
+    use domain::ports::RecordStore;
+
+    let sdk = stack::aws().await;
+    let table = stack::var("UPLOAD_RECORDS_TABLE");
+    let client = domain::clients::dynamodb(&sdk);
+    let now = chrono::Utc::now().to_rfc3339();
+    let item = |row: u64, status: RecordStatus| UploadRecord {
+        upload_id: stack::unique("UPLOAD_E2E_DUPKEY"),
+        record_id: record_id(row),
+        vendor_id: "VEND001".into(),
+        file_name: "dup.csv".into(),
+        row_number: row,
+        product_data: [("sku".to_string(), format!("DUP-{row}"))].into_iter().collect(),
+        status,
+        error_type: None,
+        error_reason: Vec::new(),
+        created_at: now.clone(),
+        updated_at: now.clone(),
+        ttl: 0,
+    };
+    let first = item(1, RecordStatus::PendingValidation);
+    let mut again = first.clone();
+    again.status = RecordStatus::Validated;
+    let other = UploadRecord {
+        upload_id: first.upload_id.clone(),
+        ..item(2, RecordStatus::PendingValidation)
+    };
+    // BatchWriteItem alone refuses a call naming one key twice.
+    DynamoRecords::new(client.clone(), table.clone())
+        .put_all(&[first.clone(), other, again])
+        .await
+        .unwrap_or_else(|e| panic!("put_all: {e}"));
+
+    let stored = client
+        .get_item()
+        .table_name(&table)
+        .key(
+            "upload_id",
+            aws_sdk_dynamodb::types::AttributeValue::S(first.upload_id.clone()),
+        )
+        .key(
+            "record_id",
+            aws_sdk_dynamodb::types::AttributeValue::S(first.record_id.clone()),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GetItem: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))
+        .item
+        .unwrap_or_else(|| panic!("item {} not written", first.record_id));
+    let stored: UploadRecord = serde_dynamo::from_item(stored).unwrap_or_else(|e| panic!("decode: {e}"));
+    assert_eq!(stored.status, RecordStatus::Validated);
+}

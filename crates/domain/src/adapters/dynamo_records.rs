@@ -88,6 +88,25 @@ pub fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(rand::random::<u64>() % ceiling)
 }
 
+/// Each key's last version, in order of first appearance. BatchWriteItem refuses a
+/// call that names one key twice (a permanent `ValidationException`), and chunks
+/// written side by side have no order between them, so a repeated item is written once,
+/// as its last version.
+fn last_versions(records: &[UploadRecord]) -> Vec<&UploadRecord> {
+    let mut slot: HashMap<(&str, &str), usize> = HashMap::with_capacity(records.len());
+    let mut unique: Vec<&UploadRecord> = Vec::with_capacity(records.len());
+    for record in records {
+        match slot.entry((record.upload_id.as_str(), record.record_id.as_str())) {
+            std::collections::hash_map::Entry::Occupied(e) => unique[*e.get()] = record,
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(unique.len());
+                unique.push(record);
+            }
+        }
+    }
+    unique
+}
+
 fn to_item(record: &UploadRecord) -> Result<HashMap<String, AttributeValue>, PortError> {
     serde_dynamo::to_item(record)
         .map_err(|e| PortError::rejected("DynamoDB", format!("cannot encode item: {e}")))
@@ -96,6 +115,7 @@ fn to_item(record: &UploadRecord) -> Result<HashMap<String, AttributeValue>, Por
 #[async_trait]
 impl RecordStore for DynamoRecords {
     async fn put_all(&self, records: &[UploadRecord]) -> Result<(), PortError> {
+        let records = last_versions(records);
         let mut chunks = Vec::new();
         for chunk in records.chunks(BATCH_WRITE_LIMIT) {
             let mut requests = Vec::with_capacity(chunk.len());
@@ -184,6 +204,44 @@ impl RecordStore for DynamoRecords {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::RecordStatus;
+
+    #[test]
+    fn a_repeated_key_is_written_once_as_its_last_version() {
+        let record = |upload: &str, row: u64, status: RecordStatus| UploadRecord {
+            upload_id: upload.into(),
+            record_id: crate::model::record_id(row),
+            vendor_id: "VEND001".into(),
+            file_name: "f.csv".into(),
+            row_number: row,
+            product_data: Default::default(),
+            status,
+            error_type: None,
+            error_reason: Vec::new(),
+            created_at: String::new(),
+            updated_at: String::new(),
+            ttl: 0,
+        };
+        let records = [
+            record("U1", 1, RecordStatus::PendingValidation),
+            record("U1", 2, RecordStatus::PendingValidation),
+            record("U2", 1, RecordStatus::PendingValidation),
+            record("U1", 1, RecordStatus::Validated),
+        ];
+        let unique = last_versions(&records);
+        let keys: Vec<(&str, u64, RecordStatus)> = unique
+            .iter()
+            .map(|r| (r.upload_id.as_str(), r.row_number, r.status))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("U1", 1, RecordStatus::Validated),
+                ("U1", 2, RecordStatus::PendingValidation),
+                ("U2", 1, RecordStatus::PendingValidation),
+            ]
+        );
+    }
 
     #[test]
     fn backoff_stays_under_its_cap() {
