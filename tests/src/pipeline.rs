@@ -102,32 +102,16 @@ pub fn upload_id_of(row: &serde_json::Value) -> String {
     field(row, "upload_id").as_str().expect("upload_id").to_string()
 }
 
-/// The stream batch Lambda would deliver for these items (INSERT, NewImage), as JSON.
+/// The stream batch Lambda would deliver for these items (INSERT, NewImage), as JSON,
+/// with increasing numeric sequence numbers.
 pub fn insert_batch_json(items: &[UploadRecord]) -> serde_json::Value {
-    let records: Vec<serde_json::Value> = items
+    use testkit::events::{image, stream_batch_json, stream_record};
+    let records = items
         .iter()
         .enumerate()
-        .map(|(i, item)| {
-            let image: serde_dynamo::Item = serde_dynamo::to_item(item).expect("item");
-            serde_json::json!({
-                "eventID": format!("ev{i}"),
-                "eventName": "INSERT",
-                "eventVersion": "1.1",
-                "eventSource": "aws:dynamodb",
-                "awsRegion": "us-east-1",
-                "dynamodb": {
-                    "ApproximateCreationDateTime": 1_700_000_000,
-                    "Keys": { "upload_id": { "S": item.upload_id }, "record_id": { "S": item.record_id } },
-                    "NewImage": image,
-                    "SequenceNumber": format!("{:021}", i + 1),
-                    "SizeBytes": 100,
-                    "StreamViewType": "NEW_IMAGE"
-                },
-                "eventSourceARN": "arn:aws:dynamodb:us-east-1:000000000000:table/UploadRecords/stream/x"
-            })
-        })
+        .map(|(i, item)| stream_record(&format!("{:021}", i + 1), image(item).expect("item")))
         .collect();
-    serde_json::json!({ "Records": records })
+    stream_batch_json(records)
 }
 
 /// Puts `body` at `key` and returns the S3 notification for it and its upload id,
@@ -148,16 +132,12 @@ pub async fn put_with_event(
         .expect("put");
     let now = chrono::Utc::now();
     let sequencer = devstack::upload::sequencer(now);
-    let event = devstack::upload::s3_put_event(
-        "us-east-1",
-        &stack.bucket,
-        key,
-        0,
-        put.e_tag().unwrap_or_default(),
-        None,
-        &sequencer,
-        now,
-    )
+    let event = testkit::events::S3Put {
+        etag: put.e_tag().unwrap_or_default(),
+        at: now,
+        ..testkit::events::s3_put(&stack.bucket, key, &sequencer)
+    }
+    .event()
     .expect("event");
     let upload_id = domain::upload::upload_id(&stack.bucket, key, &sequencer, None, now);
     (event, upload_id)

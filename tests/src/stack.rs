@@ -1,6 +1,6 @@
 //! The local stack as the tests see it. `make up` writes `.local/env`; the test
 //! process need not have sourced it: [`load_env`] reads it into the environment once,
-//! so the SDK and `domain::config` find the same variables the functions get.
+//! so the SDK and `adapters::config` find the same variables the functions get.
 
 use aws_sdk_dynamodbstreams::types::{AttributeValue as StreamValue, ShardIteratorType};
 use std::collections::HashMap;
@@ -80,7 +80,7 @@ pub fn unique(prefix: &str) -> String {
 /// The shared SDK configuration, pointed at the local endpoints.
 pub async fn aws() -> aws_config::SdkConfig {
     load_env();
-    domain::clients::aws_config().await
+    adapters::aws::sdk_config().await
 }
 
 /// DynamoDB Local serves Streams on its own endpoint; the SDK would otherwise look
@@ -126,7 +126,7 @@ pub async fn find_in_stream(
     timeout: Duration,
     found: impl Fn(&StreamRecord) -> bool,
 ) -> Option<StreamRecord> {
-    let dynamodb = domain::clients::dynamodb(sdk);
+    let dynamodb = adapters::dynamodb::client(sdk);
     let streams = streams(sdk);
     let arn = dynamodb
         .describe_table()

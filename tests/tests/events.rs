@@ -24,7 +24,7 @@ fn the_s3_sample_is_an_s3_event_with_an_encoded_key() {
 #[test]
 fn the_validator_sample_decodes_into_pending_items() {
     let event: Event = serde_json::from_str(&read("stream-validator/insert-batch.json")).expect("Event");
-    let decoded = stream_validator::decode(&event, RecordStatus::PendingValidation);
+    let decoded = adapters::streams::decode(&event, RecordStatus::PendingValidation);
     assert!(decoded.undecodable.is_empty());
     assert_eq!(decoded.groups.len(), 1);
     let (_, rows) = &decoded.groups[0];
@@ -37,14 +37,14 @@ fn the_validator_sample_decodes_into_pending_items() {
 #[test]
 fn the_error_processor_sample_decodes_into_error_rows() {
     let event: Event = serde_json::from_str(&read("error-processor/modify-error-batch.json")).expect("Event");
-    let decoded = stream_validator::decode(&event, RecordStatus::Error);
+    let decoded = adapters::streams::decode(&event, RecordStatus::Error);
     assert!(decoded.undecodable.is_empty());
     let (_, rows) = &decoded.groups[0];
     assert_eq!(rows.len(), 2);
-    let first = error_processor::error_row(&rows[0].1);
+    let first = domain::ports::ErrorRow::from_item(&rows[0].1);
     assert_eq!(first.errors.len(), 2);
     assert!(first.original.is_some());
-    let malformed = error_processor::error_row(&rows[1].1);
+    let malformed = domain::ports::ErrorRow::from_item(&rows[1].1);
     assert!(
         malformed.original.is_none(),
         "a malformed row's cells are not reported"

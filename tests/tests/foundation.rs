@@ -3,7 +3,7 @@
 //! configuration loads from `.local/env`, and `devstack setup` can run again.
 //! Run after `make up`.
 
-use domain::config::{ConfigError, PipelineConfig};
+use adapters::config::{ConfigError, PipelineConfig};
 use domain::model::{record_id, RecordStatus, RowError, UploadRecord};
 use domain::ErrorCode;
 use e2e::stack;
@@ -42,7 +42,7 @@ async fn an_upload_record_comes_back_from_the_stream_as_written() {
     };
     let item: HashMap<String, aws_sdk_dynamodb::types::AttributeValue> =
         serde_dynamo::to_item(&written).unwrap_or_else(|e| panic!("serialize: {e}"));
-    domain::clients::dynamodb(&sdk)
+    adapters::dynamodb::client(&sdk)
         .put_item()
         .table_name(&table)
         .set_item(Some(item))
@@ -91,10 +91,10 @@ const CATEGORIES: [&str; 20] = [
 #[tokio::test]
 async fn migrations_are_idempotent_and_seed_categories_and_vendors() {
     let mut client = stack::pg().await;
-    domain::migrations::run(&mut client)
+    adapters::postgres::migrations::run(&mut client)
         .await
         .unwrap_or_else(|e| panic!("first run: {e}"));
-    let again = domain::migrations::run(&mut client)
+    let again = adapters::postgres::migrations::run(&mut client)
         .await
         .unwrap_or_else(|e| panic!("second run: {e}"));
     assert_eq!(again, 0, "a second run applies nothing");
@@ -156,7 +156,7 @@ async fn migrations_are_idempotent_and_seed_categories_and_vendors() {
 #[tokio::test]
 async fn s3_put_and_get_round_trip() {
     let sdk = stack::aws().await;
-    let s3 = domain::clients::s3(&sdk);
+    let s3 = adapters::s3::client(&sdk);
     let bucket = stack::var("UPLOAD_BUCKET");
     let key = format!("e2e/foundation/{}.csv", stack::unique("roundtrip"));
     let body = "sku,price\nA-1,9.99\n\u{feff}ünïcode,1\n".as_bytes().to_vec();
@@ -222,7 +222,7 @@ async fn setup_runs_again_without_changing_anything() {
 
     // Product 1 exists for both tenants: the GSI keeps them apart.
     let sdk = stack::aws().await;
-    let out = domain::clients::dynamodb(&sdk)
+    let out = adapters::dynamodb::client(&sdk)
         .query()
         .table_name(stack::var("PRODUCT_REVIEWS_TABLE"))
         .index_name("tenant_id-product_id-index")
@@ -317,12 +317,12 @@ fn every_local_service_listens_on_loopback_only() {
 
 #[tokio::test]
 async fn writing_the_same_item_twice_in_one_call_keeps_its_last_version() {
-    use domain::adapters::dynamo_records::DynamoRecords;
+    use adapters::dynamodb::DynamoRecords;
     use domain::ports::RecordStore;
 
     let sdk = stack::aws().await;
     let table = stack::var("UPLOAD_RECORDS_TABLE");
-    let client = domain::clients::dynamodb(&sdk);
+    let client = adapters::dynamodb::client(&sdk);
     let now = chrono::Utc::now().to_rfc3339();
     let item = |row: u64, status: RecordStatus| UploadRecord {
         upload_id: stack::unique("UPLOAD_E2E_DUPKEY"),

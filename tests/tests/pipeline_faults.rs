@@ -35,17 +35,23 @@ async fn postgres_down_during_validation_marks_nothing_and_the_retry_completes_e
         .await
         .expect("proxy");
     let proxied = retarget_url(&url, proxy.addr()).expect("url");
-    let pool = domain::clients::pg_pool(&domain::config::DatabaseConfig::Url(proxied))
-        .await
-        .expect("pool");
-    let validator = stream_validator::Wiring {
-        objects: domain::adapters::s3_objects::S3Objects::new(stack.s3.clone()),
-        records: domain::adapters::dynamo_records::DynamoRecords::new(
-            stack.dynamodb.clone(),
-            stack.table.clone(),
-        ),
-        catalog: domain::adapters::postgres::PgCatalog::new(pool),
-        bucket: stack.bucket.clone(),
+    let pool = adapters::postgres::pool(
+        &adapters::config::DatabaseConfig::Url(proxied),
+        &adapters::aws::sdk_config().await,
+    )
+    .await
+    .expect("pool");
+    let (objects, records, catalog) = (
+        adapters::s3::S3Objects::new(stack.s3.clone()),
+        adapters::dynamodb::DynamoRecords::new(stack.dynamodb.clone(), stack.table.clone()),
+        adapters::postgres::PgCatalog::new(pool),
+    );
+    let validator = stream_validator::Validator {
+        catalog: &catalog,
+        ledger: &catalog,
+        records: &records,
+        objects: &objects,
+        bucket: &stack.bucket,
     };
     let batch: Event = serde_json::from_value(insert_batch_json(&pending)).expect("a stream event");
     let all: Vec<String> = batch

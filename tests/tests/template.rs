@@ -404,7 +404,7 @@ fn every_function_is_an_arm64_cargo_lambda_binary_with_json_logs() -> TestResult
 
 #[test]
 fn functions_get_the_environment_their_code_reads() -> TestResult {
-    use domain::config::{
+    use adapters::config::{
         CUSTOMER_PROFILE_TABLE, MAX_UPLOAD_BYTES, PRODUCT_REVIEWS_TABLE, RECORD_TTL_DAYS, UPLOAD_BUCKET,
         UPLOAD_RECORDS_TABLE, WARRANTY_TABLE,
     };

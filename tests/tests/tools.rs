@@ -4,16 +4,17 @@
 //! tool's Lambda handler with the Gateway's event and client context. Plus the tool
 //! schemas of `infra/tool-schemas/` against the handlers.
 
+use adapters::dynamodb::DynamoReviewIndex;
 use aws_sdk_dynamodb::types::AttributeValue;
 use devstack::ToolArgs;
-use domain::tools::reviews::{DynamoReviewIndex, TokenSigner};
+use domain::tools::reviews::TokenSigner;
 use e2e::stack::{aws, load_env, unique, var};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 async fn dynamodb() -> aws_sdk_dynamodb::Client {
-    domain::clients::dynamodb(&aws().await)
+    adapters::dynamodb::client(&aws().await)
 }
 
 async fn put(client: &aws_sdk_dynamodb::Client, table: &str, item: Value) {
@@ -410,10 +411,11 @@ mod schemas {
     //! Each handler accepts every argument its schema allows and refuses, with a JSON
     //! error, what it does not. Runs on the in-memory ports: no stack needed.
 
-    use domain::tools::profile::{CustomerProfile, InMemoryProfiles};
-    use domain::tools::reviews::{InMemoryReviewIndex, TokenSigner};
-    use domain::tools::warranty::{FixedClock, InMemoryWarranties, WarrantyRecord};
+    use domain::tools::profile::CustomerProfile;
+    use domain::tools::reviews::TokenSigner;
+    use domain::tools::warranty::{FixedClock, WarrantyRecord};
     use serde_json::{json, Value};
+    use testkit::{InMemoryProfiles, InMemoryReviewIndex, InMemoryWarranties};
 
     fn schema(target: &str) -> Vec<Value> {
         let path = format!(
@@ -630,9 +632,9 @@ mod schemas {
             "update_customer_profile",
         ] {
             let cc = read(&format!("{tool}.client-context.json"));
-            let ctx = domain::tools::gateway::lambda_context("sample", Some(cc.trim()))
+            let ctx = adapters::gateway::lambda_context("sample", Some(cc.trim()))
                 .unwrap_or_else(|e| panic!("{tool}: the runtime would refuse this client context: {e}"));
-            let name = domain::tools::gateway::tool_name(&ctx).unwrap_or_else(|e| panic!("{tool}: {e}"));
+            let name = adapters::gateway::tool_name(&ctx).unwrap_or_else(|e| panic!("{tool}: {e}"));
             assert_eq!(name.tool, tool);
             let args: Value = serde_json::from_str(&read(&format!("{tool}.args.json")))
                 .unwrap_or_else(|e| panic!("{tool}: {e}"));

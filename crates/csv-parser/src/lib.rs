@@ -19,10 +19,10 @@ use aws_lambda_events::event::s3::{S3Event, S3EventRecord};
 use chrono::{DateTime, Duration, Utc};
 use domain::codes::ErrorCode;
 use domain::csv_input::{CsvRows, HeaderOutcome, RowOutcome};
-use domain::model::{record_id, ProductData, RecordStatus, RowError, UploadRecord};
+use domain::model::{first_error_type, record_id, ProductData, RecordStatus, RowError, UploadRecord};
 use domain::ports::{
-    Claim, FileFailure, ObjectInfo, ObjectStore, RecordStore, StartOutcome, UploadLedger, UploadStart,
-    VendorDirectory,
+    Claim, FileFailure, ObjectInfo, ObjectStore, RecordStore, StartOutcome, UploadCompletion, UploadIntake,
+    UploadStart, VendorDirectory,
 };
 use domain::report::{self, ReportLine};
 use domain::upload::{decode_event_key, report_key, upload_id, UploadKey};
@@ -67,7 +67,7 @@ impl<O, R, L> Parser<'_, O, R, L>
 where
     O: ObjectStore,
     R: RecordStore,
-    L: UploadLedger + VendorDirectory,
+    L: UploadIntake + UploadCompletion + VendorDirectory,
 {
     /// Handles every record of the event; the first failure fails the invocation, so
     /// Lambda retries the event (records already done are no-ops the second time).
@@ -129,8 +129,8 @@ where
                 let error = messages::unknown_vendor(&upload.vendor_id);
                 return self.fail(&ctx, Vec::new(), Vec::new(), error).await;
             }
-            Some(status) if status != "active" => {
-                let error = messages::inactive_vendor(&upload.vendor_id, &status);
+            Some(status) if !status.may_upload() => {
+                let error = messages::inactive_vendor(&upload.vendor_id, status);
                 return self.fail(&ctx, Vec::new(), Vec::new(), error).await;
             }
             Some(_) => {}
@@ -166,15 +166,7 @@ where
         while let Some(row) = rows.next_row().await.map_err(read_error)? {
             total = row.row_number;
             if let RowOutcome::Parsed(data) = &row.outcome {
-                for column in ["sku", "vendor_product_id"] {
-                    if let Some(value) = data.get(column).map(|v| v.trim()).filter(|v| !v.is_empty()) {
-                        claims.push(Claim {
-                            column,
-                            value: value.to_string(),
-                            row_number: row.row_number,
-                        });
-                    }
-                }
+                claims.extend(Claim::of_row(row.row_number, data));
             }
             if claims.len() >= CLAIM_BUFFER {
                 self.ledger.register_claims(&id, &claims).await?;
@@ -296,7 +288,7 @@ where
             row_number,
             product_data,
             status,
-            error_type: errors.first().map(|e| e.error_type),
+            error_type: first_error_type(&errors),
             error_reason: errors,
             created_at: stamp.clone(),
             updated_at: stamp,
@@ -360,33 +352,28 @@ fn read_error(e: std::io::Error) -> PortError {
 
 /// The production wiring: clients and pool built once per execution environment.
 pub struct Wiring {
-    pub objects: domain::adapters::s3_objects::S3Objects,
-    pub records: domain::adapters::dynamo_records::DynamoRecords,
-    pub catalog: domain::adapters::postgres::PgCatalog,
+    adapters: adapters::pipeline::PipelineAdapters,
     pub settings: Settings,
 }
 
 impl Wiring {
-    pub async fn from_env() -> Result<Wiring, lambda_runtime::Error> {
-        let a = domain::clients::PipelineAdapters::from_env().await?;
-        Ok(Wiring {
-            settings: Settings {
-                max_upload_bytes: a.config.max_upload_bytes,
-                record_ttl_days: a.config.record_ttl_days,
-            },
-            objects: a.objects,
-            records: a.records,
-            catalog: a.catalog,
-        })
+    pub async fn from_env() -> Result<Wiring, adapters::pipeline::InitError> {
+        let adapters = adapters::pipeline::PipelineAdapters::from_env().await?;
+        let settings = Settings {
+            max_upload_bytes: adapters.config.max_upload_bytes,
+            record_ttl_days: adapters.config.record_ttl_days,
+        };
+        Ok(Wiring { adapters, settings })
     }
 
     pub fn parser(
         &self,
-    ) -> Parser<'_, impl ObjectStore, impl RecordStore, impl UploadLedger + VendorDirectory> {
+    ) -> Parser<'_, impl ObjectStore, impl RecordStore, impl UploadIntake + UploadCompletion + VendorDirectory>
+    {
         Parser {
-            objects: &self.objects,
-            records: &self.records,
-            ledger: &self.catalog,
+            objects: &self.adapters.objects,
+            records: &self.adapters.records,
+            ledger: &self.adapters.catalog,
             settings: &self.settings,
         }
     }

@@ -3,7 +3,7 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    domain::telemetry::init();
+    adapters::telemetry::init();
     let wiring = csv_parser::Wiring::from_env().await?;
     let wiring = &wiring;
     run(service_fn(move |event: LambdaEvent<S3Event>| async move {

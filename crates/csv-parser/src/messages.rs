@@ -3,6 +3,7 @@
 use domain::codes::ErrorCode;
 use domain::model::RowError;
 use domain::validation::REQUIRED_COLUMNS;
+use domain::vendor::VendorStatus;
 
 pub fn unknown_vendor(vendor_id: &str) -> RowError {
     RowError::new(
@@ -15,7 +16,7 @@ pub fn unknown_vendor(vendor_id: &str) -> RowError {
     )
 }
 
-pub fn inactive_vendor(vendor_id: &str, status: &str) -> RowError {
+pub fn inactive_vendor(vendor_id: &str, status: VendorStatus) -> RowError {
     RowError::new(
         ErrorCode::InactiveVendor,
         "",

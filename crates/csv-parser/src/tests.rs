@@ -1,157 +1,12 @@
-//! The parser against in-memory ports: no AWS, no database, milliseconds.
+//! The parser against the shared in-memory ports (`testkit::Memory`): no AWS, no
+//! database, milliseconds.
 
 use super::*;
-use async_trait::async_trait;
-use aws_lambda_events::event::s3::S3Event;
-use domain::ports::{ErrorRow, UploadState};
-use domain::upload::UploadStatus;
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Mutex;
-
-#[derive(Default)]
-struct Memory {
-    objects: Mutex<HashMap<(String, String), Vec<u8>>>,
-    items: Mutex<BTreeMap<(String, String), UploadRecord>>,
-    puts: Mutex<usize>,
-    vendors: HashMap<String, String>,
-    history: Mutex<HashMap<String, (UploadStart, bool)>>,
-    failures: Mutex<Vec<FileFailure>>,
-    claims: Mutex<HashMap<(String, String), u64>>,
-}
-
-#[async_trait]
-impl ObjectStore for Memory {
-    async fn head(&self, bucket: &str, key: &str) -> Result<Option<ObjectInfo>, PortError> {
-        let objects = self
-            .objects
-            .lock()
-            .map_err(|e| PortError::rejected("memory", e))?;
-        Ok(objects.get(&(bucket.into(), key.into())).map(|b| ObjectInfo {
-            size: b.len() as u64,
-            etag: None,
-        }))
-    }
-    async fn open(
-        &self,
-        bucket: &str,
-        key: &str,
-        _: &ObjectInfo,
-    ) -> Result<domain::ports::ObjectReader, PortError> {
-        let objects = self
-            .objects
-            .lock()
-            .map_err(|e| PortError::rejected("memory", e))?;
-        let body = objects
-            .get(&(bucket.into(), key.into()))
-            .cloned()
-            .unwrap_or_default();
-        Ok(Box::pin(std::io::Cursor::new(body)))
-    }
-    async fn put(&self, bucket: &str, key: &str, body: Vec<u8>, _: &str) -> Result<(), PortError> {
-        let mut objects = self
-            .objects
-            .lock()
-            .map_err(|e| PortError::rejected("memory", e))?;
-        objects.insert((bucket.into(), key.into()), body);
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl RecordStore for Memory {
-    async fn put_all(&self, records: &[UploadRecord]) -> Result<(), PortError> {
-        let mut items = self.items.lock().map_err(|e| PortError::rejected("memory", e))?;
-        for r in records {
-            items.insert((r.upload_id.clone(), r.record_id.clone()), r.clone());
-        }
-        *self.puts.lock().map_err(|e| PortError::rejected("memory", e))? += records.len();
-        Ok(())
-    }
-    async fn existing(&self, upload_id: &str, record_ids: &[String]) -> Result<HashSet<String>, PortError> {
-        let items = self.items.lock().map_err(|e| PortError::rejected("memory", e))?;
-        Ok(record_ids
-            .iter()
-            .filter(|id| items.contains_key(&(upload_id.to_string(), (*id).clone())))
-            .cloned()
-            .collect())
-    }
-}
-
-#[async_trait]
-impl VendorDirectory for Memory {
-    async fn vendor_status(&self, vendor_id: &str) -> Result<Option<String>, PortError> {
-        Ok(self.vendors.get(vendor_id).cloned())
-    }
-}
-
-#[async_trait]
-impl UploadLedger for Memory {
-    async fn register_claims(&self, _: &str, claims: &[Claim]) -> Result<(), PortError> {
-        let mut owners = self.claims.lock().map_err(|e| PortError::rejected("memory", e))?;
-        for c in claims {
-            let row = owners
-                .entry((c.column.to_string(), c.value.clone()))
-                .or_insert(c.row_number);
-            *row = (*row).min(c.row_number);
-        }
-        Ok(())
-    }
-    async fn start_upload(&self, start: &UploadStart) -> Result<StartOutcome, PortError> {
-        let mut history = self
-            .history
-            .lock()
-            .map_err(|e| PortError::rejected("memory", e))?;
-        match history.get(&start.upload_id) {
-            Some((_, parsed)) => Ok(StartOutcome::Existing { parsed: *parsed }),
-            None => {
-                history.insert(start.upload_id.clone(), (start.clone(), false));
-                Ok(StartOutcome::Created)
-            }
-        }
-    }
-    async fn mark_parsed(&self, upload_id: &str) -> Result<(), PortError> {
-        let mut history = self
-            .history
-            .lock()
-            .map_err(|e| PortError::rejected("memory", e))?;
-        if let Some(entry) = history.get_mut(upload_id) {
-            entry.1 = true;
-        }
-        Ok(())
-    }
-    async fn fail_upload(&self, failure: &FileFailure) -> Result<(), PortError> {
-        self.failures
-            .lock()
-            .map_err(|e| PortError::rejected("memory", e))?
-            .push(failure.clone());
-        Ok(())
-    }
-    async fn record_errors(&self, _: &str, _: &str, _: &[ErrorRow]) -> Result<u64, PortError> {
-        Ok(0)
-    }
-    async fn state(&self, upload_id: &str) -> Result<Option<UploadState>, PortError> {
-        let history = self
-            .history
-            .lock()
-            .map_err(|e| PortError::rejected("memory", e))?;
-        Ok(history.get(upload_id).map(|(s, _)| UploadState {
-            upload_id: upload_id.to_string(),
-            vendor_id: s.vendor_id.clone(),
-            status: UploadStatus::Processing,
-            total_records: s.total_records as i64,
-            valid_records: 0,
-            error_records: 0,
-            error_file_s3_key: None,
-            columns: s.columns.clone(),
-        }))
-    }
-    async fn report_lines(&self, _: &str) -> Result<Vec<ReportLine>, PortError> {
-        Ok(Vec::new())
-    }
-    async fn finish(&self, _: &str, _: UploadStatus, _: Option<&str>) -> Result<bool, PortError> {
-        Ok(false)
-    }
-}
+use domain::upload::{decode_event_key, UploadStatus};
+use domain::vendor::VendorStatus;
+use testkit::events::s3_put;
+use testkit::memory::StoredError;
+use testkit::Memory;
 
 const SETTINGS: Settings = Settings {
     max_upload_bytes: 10_000,
@@ -159,35 +14,37 @@ const SETTINGS: Settings = Settings {
 };
 
 fn memory() -> Memory {
-    Memory {
-        vendors: HashMap::from([
-            ("VEND001".to_string(), "active".to_string()),
-            ("VEND009".to_string(), "pending_approval".to_string()),
-        ]),
-        ..Memory::default()
-    }
+    Memory::new(
+        &["Books"],
+        &[
+            ("VEND001", VendorStatus::Active),
+            ("VEND009", VendorStatus::PendingApproval),
+        ],
+    )
 }
 
+/// The notification of a PUT whose key, as the event carries it, is `key_in_event`.
 fn event(key_in_event: &str, sequencer: &str) -> S3Event {
-    serde_json::from_value(serde_json::json!({ "Records": [{
-        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
-        "eventTime": "2026-11-23T10:30:45.000Z", "eventName": "ObjectCreated:Put",
-        "userIdentity": { "principalId": "AWS:TEST" },
-        "requestParameters": { "sourceIPAddress": "127.0.0.1" },
-        "responseElements": { "x-amz-request-id": "R", "x-amz-id-2": "I" },
-        "s3": { "s3SchemaVersion": "1.0", "configurationId": "CsvUploads",
-                "bucket": { "name": "b", "ownerIdentity": { "principalId": "O" }, "arn": "arn:aws:s3:::b" },
-                "object": { "key": key_in_event, "size": 1, "eTag": "e", "sequencer": sequencer } }
-    }]}))
-    .expect("an S3 event")
+    let key = decode_event_key(key_in_event);
+    let mut put = s3_put("b", &key, sequencer);
+    put.at = "2026-11-23T10:30:45Z".parse().expect("a time");
+    put.event().expect("an S3 event")
+}
+
+/// The upload's history row (status, report key, row-0 errors) after a file-level failure.
+fn failure(mem: &Memory, upload_id: &str) -> (UploadStatus, Option<String>, Vec<StoredError>) {
+    let (status, key) = {
+        let db = mem.db.lock().expect("lock");
+        let h = db.history.get(upload_id).expect("a history row");
+        (h.status, h.report_key.clone())
+    };
+    (status, key, mem.errors_of(upload_id))
 }
 
 async fn run(mem: &Memory, key_in_event: &str, body: Option<&str>) -> Outcome {
     if let Some(body) = body {
         let key = decode_event_key(key_in_event);
-        mem.put("b", &key, body.as_bytes().to_vec(), "text/csv")
-            .await
-            .expect("put");
+        mem.put_object("b", &key, body);
     }
     let parser = Parser {
         objects: mem,
@@ -220,14 +77,8 @@ async fn rows_become_items_with_raw_cells_and_unreadable_rows_are_errors_at_once
         panic!("{outcome:?}")
     };
     assert_eq!(total_records, 4);
-    let items = mem.items.lock().expect("lock");
-    let row = |n: &str| {
-        items
-            .get(&(upload_id.clone(), n.to_string()))
-            .expect("item")
-            .clone()
-    };
-    let two = row("REC_000002");
+    let row = |n: u64| mem.item(&upload_id, n).expect("item");
+    let two = row(2);
     assert_eq!(two.file_name, "spring sale(2).csv");
     assert_eq!(two.status, RecordStatus::PendingValidation);
     assert_eq!(
@@ -239,23 +90,22 @@ async fn rows_become_items_with_raw_cells_and_unreadable_rows_are_errors_at_once
         Some("P2")
     );
     assert_eq!(two.product_data.get("extra").map(String::as_str), Some("y"));
-    let three = row("REC_000003");
+    let three = row(3);
     assert_eq!(three.status, RecordStatus::Error);
     assert_eq!(three.error_type, Some(ErrorCode::MalformedRow));
     // The first row carrying S-1 owns it, for the validator to decide row 4.
-    let claims = mem.claims.lock().expect("lock");
-    assert_eq!(claims.get(&("sku".to_string(), "S-1".to_string())), Some(&1));
-    assert!(!claims.contains_key(&("vendor_product_id".to_string(), "P3".to_string())));
+    assert_eq!(mem.claim(&upload_id, "sku", "S-1"), Some(1));
+    assert_eq!(mem.claim(&upload_id, "vendor_product_id", "P3"), None);
 }
 
 #[tokio::test]
 async fn a_redelivered_event_writes_nothing_twice() {
     let mem = memory();
     run(&mem, "uploads/VEND001/a.csv", Some(CSV)).await;
-    let writes = *mem.puts.lock().expect("lock");
+    let writes = mem.written().len();
     let again = run(&mem, "uploads/VEND001/a.csv", None).await;
     assert!(matches!(again, Outcome::AlreadyParsed { .. }), "{again:?}");
-    assert_eq!(*mem.puts.lock().expect("lock"), writes);
+    assert_eq!(mem.written().len(), writes);
 }
 
 #[tokio::test]
@@ -264,21 +114,21 @@ async fn an_interrupted_parse_resumes_with_the_missing_items_only() {
     run(&mem, "uploads/VEND001/r.csv", Some(CSV)).await;
     // Forget that the parse finished and lose one item, as after a crash half-way.
     let upload_id = {
-        let mut history = mem.history.lock().expect("lock");
-        let (id, entry) = history.iter_mut().next().expect("one upload");
-        entry.1 = false;
+        let mut db = mem.db.lock().expect("lock");
+        let (id, history) = db.history.iter_mut().next().expect("one upload");
+        history.parsed = false;
         id.clone()
     };
     mem.items
         .lock()
         .expect("lock")
         .remove(&(upload_id.clone(), "REC_000004".to_string()));
-    let before = *mem.puts.lock().expect("lock");
+    let before = mem.written().len();
     let outcome = run(&mem, "uploads/VEND001/r.csv", None).await;
     assert!(matches!(outcome, Outcome::Parsed { .. }), "{outcome:?}");
     assert_eq!(
-        *mem.puts.lock().expect("lock") - before,
-        1,
+        &mem.written()[before..],
+        &[(upload_id, 4)],
         "only the missing item is written"
     );
 }
@@ -294,7 +144,7 @@ async fn keys_that_are_not_vendor_uploads_are_ignored() {
         assert_eq!(run(&mem, key, Some(CSV)).await, Outcome::Ignored, "{key}");
     }
     assert!(mem.items.lock().expect("lock").is_empty());
-    assert!(mem.failures.lock().expect("lock").is_empty());
+    assert!(mem.db.lock().expect("lock").history.is_empty());
 }
 
 #[tokio::test]
@@ -330,19 +180,22 @@ async fn file_level_failures_are_recorded_with_a_report_and_no_items() {
             matches!(&outcome, Outcome::Failed { error_type, .. } if *error_type == code),
             "{key}: {outcome:?}"
         );
-        let failures = mem.failures.lock().expect("lock");
+        let Outcome::Failed { upload_id, .. } = &outcome else {
+            panic!("{outcome:?}")
+        };
+        let (status, report_key, errors) = failure(&mem, upload_id);
+        assert_eq!(status, UploadStatus::Failed, "{key}");
         let report = mem
-            .objects
-            .lock()
-            .expect("lock")
-            .get(&("b".to_string(), failures[0].report_key.clone()))
-            .cloned()
+            .object_text("b", &report_key.expect("a report key"))
             .expect("a report");
-        assert!(String::from_utf8_lossy(&report).contains(code.as_str()), "{key}");
+        assert!(report.contains(code.as_str()), "{key}");
         assert!(mem.items.lock().expect("lock").is_empty(), "{key}");
+        assert_eq!(errors.len(), 1, "{key}: one row-0 error");
+        assert_eq!(errors[0].line.row_number, 0, "{key}");
+        assert_eq!(errors[0].line.error_type, code, "{key}");
         if code == ErrorCode::MissingColumns {
             assert_eq!(
-                failures[0].error.column,
+                errors[0].error_field,
                 "vendor_product_id,product_name,category,stock_quantity"
             );
         }

@@ -21,7 +21,7 @@ pub async fn handle<S: ProfileStore>(
     event: LambdaEvent<Value>,
     store: &S,
 ) -> Result<Value, lambda_runtime::Error> {
-    gateway::serve(event, |tool, args| async move { call(&tool, args, store).await }).await
+    adapters::gateway::serve(event, |tool, args| async move { call(&tool, args, store).await }).await
 }
 
 pub async fn call<S: ProfileStore>(tool: &str, args: Value, store: &S) -> ToolOutcome {

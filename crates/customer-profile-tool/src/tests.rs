@@ -1,9 +1,10 @@
 use super::*;
 use domain::tools::into_result;
-use domain::tools::profile::{CustomerProfile, InMemoryProfiles};
+use domain::tools::profile::CustomerProfile;
 use rust_decimal::Decimal;
 use serde_json::json;
 use std::str::FromStr;
+use testkit::InMemoryProfiles;
 
 fn store() -> InMemoryProfiles {
     InMemoryProfiles::new(vec![CustomerProfile {

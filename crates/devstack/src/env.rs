@@ -2,7 +2,7 @@
 //! the same variable names the functions read in Lambda. No defaults for names of
 //! resources: a missing variable is an error that names it.
 
-use domain::config::{self, required, ConfigError, Source};
+use adapters::config::{self, required, ConfigError, Source};
 use std::path::PathBuf;
 
 /// The clone's `.local/` folder, where `make up` keeps the stack's state, logs and

@@ -32,10 +32,10 @@ pub struct ToolArgs {
 /// `devstack migrate`: applies `infra/migrations/` with the functions' own database
 /// settings (URL, RDS IAM token or Secrets Manager secret).
 pub async fn migrate() -> anyhow::Result<()> {
-    let config = domain::config::DatabaseConfig::from_source(&domain::config::ProcessEnv)?;
-    let pool = domain::clients::pg_pool(&config).await?;
+    let config = adapters::config::DatabaseConfig::from_source(&adapters::config::ProcessEnv)?;
+    let pool = adapters::postgres::pool(&config, &adapters::aws::sdk_config().await).await?;
     let mut client = pool.get().await?;
-    let applied = domain::migrations::run(&mut client).await?;
+    let applied = adapters::postgres::migrations::run(&mut client).await?;
     tracing::info!(applied, "migrations applied");
     Ok(())
 }

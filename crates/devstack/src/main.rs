@@ -55,7 +55,7 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    domain::telemetry::init();
+    adapters::telemetry::init();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Setup => devstack::setup::run().await.map(|_| ()),

@@ -24,9 +24,9 @@ pub struct SetupReport {
 pub async fn run() -> anyhow::Result<SetupReport> {
     let started = Instant::now();
     let settings = StackSettings::from_env()?;
-    let sdk = domain::clients::aws_config().await;
-    let dynamodb = domain::clients::dynamodb(&sdk);
-    let s3 = domain::clients::s3(&sdk);
+    let sdk = adapters::aws::sdk_config().await;
+    let dynamodb = adapters::dynamodb::client(&sdk);
+    let s3 = adapters::s3::client(&sdk);
 
     let (tables, bucket_created, migrations_applied) = tokio::try_join!(
         tables_and_seed(&dynamodb, &settings),
@@ -130,7 +130,7 @@ async fn migrate(database_url: &str) -> anyhow::Result<usize> {
             tracing::warn!(error = %e, "PostgreSQL connection closed with an error");
         }
     });
-    let applied = domain::migrations::run(&mut client).await;
+    let applied = adapters::postgres::migrations::run(&mut client).await;
     drop(client);
     let _ = driver.await;
     let applied = applied?;

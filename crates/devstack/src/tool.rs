@@ -11,14 +11,15 @@
 //! need `tenant_id` in them).
 
 use crate::ToolArgs;
+use adapters::config::{parsed_or, required, ProcessEnv};
+use adapters::dynamodb::{DynamoProfiles, DynamoReviewIndex, DynamoWarranties};
 use anyhow::{anyhow, bail, Context as _};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use domain::config::{parsed_or, required, ProcessEnv};
 use domain::tools::gateway::{self, CUSTOMER_PROFILE_TARGET, REVIEWS_TARGET, WARRANTY_TARGET};
-use domain::tools::profile::{DynamoProfiles, GET_CUSTOMER_PROFILE, UPDATE_CUSTOMER_PROFILE};
-use domain::tools::reviews::{DynamoReviewIndex, TokenSigner, GET_PRODUCT_REVIEWS, SEARCH_REVIEWS};
-use domain::tools::warranty::{DynamoWarranties, SystemClock, CHECK_WARRANTY_STATUS};
+use domain::tools::profile::{GET_CUSTOMER_PROFILE, UPDATE_CUSTOMER_PROFILE};
+use domain::tools::reviews::{TokenSigner, GET_PRODUCT_REVIEWS, SEARCH_REVIEWS};
+use domain::tools::warranty::{SystemClock, CHECK_WARRANTY_STATUS};
 use gateway_interceptor::{InterceptorConfig, DEFAULT_TENANT_CLAIM, TENANT_CLAIM_ENV};
 use hmac::{Hmac, Mac};
 use lambda_runtime::LambdaEvent;
@@ -101,7 +102,7 @@ async fn through_interceptor(full_name: &str, arguments: Value, tenant: &str) ->
             }
         }
     });
-    let ctx = gateway::lambda_context("devstack-interceptor", None)?;
+    let ctx = adapters::gateway::lambda_context("devstack-interceptor", None)?;
     let config = InterceptorConfig { tenant_claim: claim };
     let output = gateway_interceptor::handle(LambdaEvent::new(input, ctx), &config)
         .await
@@ -130,14 +131,14 @@ async fn through_interceptor(full_name: &str, arguments: Value, tenant: &str) ->
 pub async fn invoke(full_name: &str, arguments: Value) -> anyhow::Result<Value> {
     let name = gateway::ToolName::parse(full_name).map_err(|e| anyhow!("{e}"))?;
     let client_context = gateway::gateway_client_context(full_name, "1").to_string();
-    let ctx = gateway::lambda_context("devstack-tool", Some(&client_context))?;
+    let ctx = adapters::gateway::lambda_context("devstack-tool", Some(&client_context))?;
     let event = LambdaEvent::new(arguments, ctx);
-    let sdk = domain::clients::aws_config().await;
-    let dynamodb = domain::clients::dynamodb(&sdk);
+    let sdk = adapters::aws::sdk_config().await;
+    let dynamodb = adapters::dynamodb::client(&sdk);
     let env = &ProcessEnv;
     let result = match name.target.as_str() {
         REVIEWS_TARGET => {
-            let table = required(env, domain::config::PRODUCT_REVIEWS_TABLE, "source .local/env")?;
+            let table = required(env, adapters::config::PRODUCT_REVIEWS_TABLE, "source .local/env")?;
             let config = reviews_tool::ReviewsConfig {
                 signer: TokenSigner::new(required(
                     env,
@@ -151,11 +152,11 @@ pub async fn invoke(full_name: &str, arguments: Value) -> anyhow::Result<Value> 
         WARRANTY_TARGET => {
             let warranties = DynamoWarranties::new(
                 dynamodb.clone(),
-                required(env, domain::config::WARRANTY_TABLE, "source .local/env")?,
+                required(env, adapters::config::WARRANTY_TABLE, "source .local/env")?,
             );
             let profiles = DynamoProfiles::new(
                 dynamodb,
-                required(env, domain::config::CUSTOMER_PROFILE_TABLE, "source .local/env")?,
+                required(env, adapters::config::CUSTOMER_PROFILE_TABLE, "source .local/env")?,
             );
             let ports = warranty_tool::WarrantyPorts {
                 warranties: &warranties,
@@ -167,7 +168,7 @@ pub async fn invoke(full_name: &str, arguments: Value) -> anyhow::Result<Value> 
         CUSTOMER_PROFILE_TARGET => {
             let store = DynamoProfiles::new(
                 dynamodb,
-                required(env, domain::config::CUSTOMER_PROFILE_TABLE, "source .local/env")?,
+                required(env, adapters::config::CUSTOMER_PROFILE_TABLE, "source .local/env")?,
             );
             customer_profile_tool::handle(event, &store).await
         }

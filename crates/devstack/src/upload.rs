@@ -20,9 +20,9 @@ use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::s3::S3Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use chrono::{DateTime, Utc};
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::sync::Arc;
 use std::time::Duration;
+use testkit::events::S3Put;
 
 /// Everything `upload` needs, built once from the environment (`.local/env`).
 pub struct Stack {
@@ -40,10 +40,10 @@ pub struct Stack {
 
 impl Stack {
     pub async fn from_env() -> anyhow::Result<Stack> {
-        let config = domain::config::PipelineConfig::from_env()?;
-        let aws = domain::clients::aws_config().await;
+        let config = adapters::config::PipelineConfig::from_env()?;
+        let aws = adapters::aws::sdk_config().await;
         let database_url = match &config.database {
-            domain::config::DatabaseConfig::Url(url) => url.clone(),
+            adapters::config::DatabaseConfig::Url(url) => url.clone(),
             other => bail!("devstack needs DATABASE_URL, not {other:?}"),
         };
         Ok(Stack {
@@ -60,8 +60,8 @@ impl Stack {
                     .await
                     .map_err(|e| anyhow::anyhow!(e))?,
             ),
-            s3: domain::clients::s3(&aws),
-            dynamodb: domain::clients::dynamodb(&aws),
+            s3: adapters::s3::client(&aws),
+            dynamodb: adapters::dynamodb::client(&aws),
             streams: streams_client(&aws),
             bucket: config.upload_bucket.clone(),
             table: config.upload_records_table.clone(),
@@ -101,16 +101,19 @@ impl Stack {
             .await
             .with_context(|| format!("putting s3://{}/{key}", self.bucket))?;
         let event_time = Utc::now();
-        let event = s3_put_event(
-            &self.region,
-            &self.bucket,
-            &key,
+        let sequencer = sequencer(event_time);
+        let event = S3Put {
+            region: &self.region,
+            bucket: &self.bucket,
+            key: &key,
             size,
-            put.e_tag().unwrap_or_default(),
-            put.version_id(),
-            &sequencer(event_time),
-            event_time,
-        )?;
+            etag: put.e_tag().unwrap_or_default(),
+            version_id: put.version_id(),
+            sequencer: &sequencer,
+            at: event_time,
+        }
+        .event()
+        .context("the S3 event does not match aws_lambda_events::S3Event")?;
         let upload_id = domain::upload::upload_id(
             &self.bucket,
             &key,
@@ -268,73 +271,6 @@ pub fn sequencer(at: DateTime<Utc>) -> String {
     format!("{:016X}", at.timestamp_nanos_opt().unwrap_or_default())
 }
 
-/// Characters S3 leaves as they are in event keys (besides alphanumerics); a space
-/// becomes `+`.
-const S3_KEY_SAFE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~')
-    .remove(b'/')
-    .remove(b'*');
-
-/// Encodes a key as S3 does in event notifications (`+` for a space).
-pub fn encode_event_key(key: &str) -> String {
-    key.split(' ')
-        .map(|part| utf8_percent_encode(part, S3_KEY_SAFE).to_string())
-        .collect::<Vec<_>>()
-        .join("+")
-}
-
-/// The `ObjectCreated:Put` notification S3 sends, in its exact JSON shape.
-#[allow(clippy::too_many_arguments)]
-pub fn s3_put_event(
-    region: &str,
-    bucket: &str,
-    key: &str,
-    size: i64,
-    etag: &str,
-    version_id: Option<&str>,
-    sequencer: &str,
-    at: DateTime<Utc>,
-) -> anyhow::Result<S3Event> {
-    let mut object = serde_json::json!({
-        "key": encode_event_key(key),
-        "size": size,
-        "eTag": etag.trim_matches('"'),
-        "sequencer": sequencer,
-    });
-    if let Some(v) = version_id {
-        object["versionId"] = serde_json::Value::String(v.to_string());
-    }
-    let json = serde_json::json!({
-        "Records": [{
-            "eventVersion": "2.1",
-            "eventSource": "aws:s3",
-            "awsRegion": region,
-            "eventTime": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            "eventName": "ObjectCreated:Put",
-            "userIdentity": { "principalId": "AWS:AIDADEVSTACK" },
-            "requestParameters": { "sourceIPAddress": "127.0.0.1" },
-            "responseElements": {
-                "x-amz-request-id": "DEVSTACK",
-                "x-amz-id-2": "devstack"
-            },
-            "s3": {
-                "s3SchemaVersion": "1.0",
-                "configurationId": "CsvUploads",
-                "bucket": {
-                    "name": bucket,
-                    "ownerIdentity": { "principalId": "DEVSTACK" },
-                    "arn": format!("arn:aws:s3:::{bucket}")
-                },
-                "object": object
-            }
-        }]
-    });
-    serde_json::from_value(json).context("the S3 event does not match aws_lambda_events::S3Event")
-}
-
 pub async fn run(args: UploadArgs) -> anyhow::Result<()> {
     let name = match &args.name {
         Some(n) => n.clone(),
@@ -351,37 +287,4 @@ pub async fn run(args: UploadArgs) -> anyhow::Result<()> {
     let history = stack.upload(&args.vendor, &name, body, args.redeliver).await?;
     println!("{}", serde_json::to_string(&history)?);
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn event_keys_are_encoded_like_s3_and_decode_back() {
-        let key = "uploads/VEND001/spring sale+été (1).csv";
-        let encoded = encode_event_key(key);
-        assert_eq!(encoded, "uploads/VEND001/spring+sale%2B%C3%A9t%C3%A9+%281%29.csv");
-        assert_eq!(domain::upload::decode_event_key(&encoded), key);
-    }
-
-    #[test]
-    fn the_put_event_has_the_lambda_shape() {
-        let at = Utc::now();
-        let event = s3_put_event(
-            "us-east-1",
-            "b",
-            "uploads/V/a b.csv",
-            10,
-            "\"abc\"",
-            None,
-            "00AB",
-            at,
-        )
-        .expect("event");
-        let record = &event.records[0];
-        assert_eq!(record.s3.object.key.as_deref(), Some("uploads/V/a+b.csv"));
-        assert_eq!(record.s3.object.sequencer.as_deref(), Some("00AB"));
-        assert_eq!(record.event_name.as_deref(), Some("ObjectCreated:Put"));
-    }
 }

@@ -76,6 +76,12 @@ impl ErrorCode {
     pub fn parse(name: &str) -> Option<ErrorCode> {
         ErrorCode::ALL.into_iter().find(|c| c.as_str() == name)
     }
+
+    /// A row with this error could not be read into cells: it owns no value for
+    /// duplicate purposes and its report line leaves the original columns empty.
+    pub fn leaves_cells_unread(self) -> bool {
+        matches!(self, ErrorCode::MalformedRow | ErrorCode::InvalidEncoding)
+    }
 }
 
 impl fmt::Display for ErrorCode {

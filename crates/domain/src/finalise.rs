@@ -7,13 +7,13 @@
 //! `validation_errors` in a fixed order, so two racing finalisers write the same bytes.
 
 use crate::error::PortError;
-use crate::ports::{ObjectStore, UploadLedger};
+use crate::ports::{ObjectStore, UploadCompletion};
 use crate::report;
 use crate::upload::{report_key, UploadStatus};
 
 /// Returns the final status if this call (or an earlier one) ended the upload.
 pub async fn finalise(
-    ledger: &(impl UploadLedger + ?Sized),
+    ledger: &(impl UploadCompletion + ?Sized),
     objects: &(impl ObjectStore + ?Sized),
     bucket: &str,
     upload_id: &str,

@@ -1,22 +1,20 @@
-//! The vendor-onboarding domain: the types every function speaks, the validation rules,
-//! the error codes of the contract, the ports (narrow traits) the handlers are generic
-//! over, and the adapters that implement those ports on DynamoDB, PostgreSQL and S3.
+//! The vendor-onboarding domain, pure: the types every function speaks, the error codes
+//! of the contract, the validation rules, the streaming CSV reader, report rendering,
+//! the finaliser's decision, the agent tools' rules, and the ports (narrow traits) the
+//! handlers are generic over. No AWS SDK and no database driver: the `adapters` crate
+//! implements the ports on real services, the `testkit` crate in memory.
 
-pub mod adapters;
-pub mod clients;
 pub mod codes;
-pub mod config;
 pub mod csv_input;
 pub mod error;
 pub mod finalise;
-pub mod migrations;
 pub mod model;
 pub mod ports;
 pub mod report;
-pub mod telemetry;
 pub mod tools;
 pub mod upload;
 pub mod validation;
+pub mod vendor;
 
 pub use codes::ErrorCode;
 pub use error::PortError;

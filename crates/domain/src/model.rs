@@ -44,6 +44,12 @@ impl RowError {
     }
 }
 
+/// The row's `error_type`: its first error in column order (`errors` sorted as the
+/// rules return them).
+pub fn first_error_type(errors: &[RowError]) -> Option<ErrorCode> {
+    errors.first().map(|e| e.error_type)
+}
+
 /// The raw cells of a row, keyed by normalised header name (trimmed, lower case).
 pub type ProductData = BTreeMap<String, String>;
 
@@ -72,6 +78,28 @@ pub struct UploadRecord {
     pub ttl: i64,
 }
 
+impl UploadRecord {
+    /// The item as it stands once its row is decided: `validated`, or `error` with
+    /// every reason and the first as `error_type`.
+    pub fn decided(&self, errors: Option<&[RowError]>, updated_at: &str) -> UploadRecord {
+        let mut item = self.clone();
+        item.updated_at = updated_at.to_string();
+        match errors {
+            None => {
+                item.status = RecordStatus::Validated;
+                item.error_type = None;
+                item.error_reason = Vec::new();
+            }
+            Some(errors) => {
+                item.status = RecordStatus::Error;
+                item.error_type = first_error_type(errors);
+                item.error_reason = errors.to_vec();
+            }
+        }
+        item
+    }
+}
+
 /// `record_id` of a data row: `REC_000042`, wider past a million rows.
 pub fn record_id(row_number: u64) -> String {
     format!("REC_{row_number:06}")
@@ -86,26 +114,5 @@ mod tests {
         assert_eq!(record_id(1), "REC_000001");
         assert_eq!(record_id(999_999), "REC_999999");
         assert_eq!(record_id(1_000_000), "REC_1000000");
-    }
-
-    #[test]
-    fn an_item_round_trips_through_serde_dynamo() {
-        let rec = UploadRecord {
-            upload_id: "UPLOAD_1".into(),
-            record_id: record_id(3),
-            vendor_id: "VEND001".into(),
-            file_name: "p.csv".into(),
-            row_number: 3,
-            product_data: [("sku".to_string(), "A-1".to_string())].into_iter().collect(),
-            status: RecordStatus::Error,
-            error_type: Some(ErrorCode::InvalidSku),
-            error_reason: vec![RowError::new(ErrorCode::InvalidSku, "sku", "bad")],
-            created_at: "2026-01-01T00:00:00Z".into(),
-            updated_at: "2026-01-01T00:00:00Z".into(),
-            ttl: 1,
-        };
-        let item: serde_dynamo::Item = serde_dynamo::to_item(&rec).expect("serialize");
-        let back: UploadRecord = serde_dynamo::from_item(item).expect("deserialize");
-        assert_eq!(back, rec);
     }
 }

@@ -15,6 +15,25 @@ pub struct UploadKey {
     pub file_name: String,
 }
 
+/// Characters S3 leaves as they are in event keys (besides alphanumerics); a space
+/// becomes `+`.
+const S3_KEY_SAFE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/')
+    .remove(b'*');
+
+/// Encodes a key as S3 does in event notifications (`+` for a space): the inverse of
+/// [`decode_event_key`], for whoever emulates the notification.
+pub fn encode_event_key(key: &str) -> String {
+    key.split(' ')
+        .map(|part| percent_encoding::utf8_percent_encode(part, S3_KEY_SAFE).to_string())
+        .collect::<Vec<_>>()
+        .join("+")
+}
+
 /// Keys arrive URL-encoded in S3 events, with `+` for a space.
 pub fn decode_event_key(raw: &str) -> String {
     let spaced = raw.replace('+', " ");
@@ -83,6 +102,21 @@ impl UploadStatus {
         }
     }
 
+    pub fn parse(s: &str) -> Option<UploadStatus> {
+        [
+            UploadStatus::Processing,
+            UploadStatus::Completed,
+            UploadStatus::Partial,
+            UploadStatus::Failed,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == s)
+    }
+
+    pub fn is_final(self) -> bool {
+        self != UploadStatus::Processing
+    }
+
     /// The final status of an upload whose rows have all been decided.
     pub fn final_for(valid: i64, errors: i64) -> UploadStatus {
         match (valid, errors) {
@@ -109,6 +143,20 @@ mod tests {
             decode_event_key("uploads/VEND001/spring+sale%2B%C3%A9t%C3%A9.csv"),
             "uploads/VEND001/spring sale+été.csv"
         );
+    }
+
+    #[test]
+    fn encoding_is_the_inverse_of_decoding() {
+        for key in [
+            "uploads/VEND001/spring sale+été.csv",
+            "uploads/V/a%b&c=d (1).csv",
+            "uploads/V/x.csv",
+        ] {
+            let encoded = encode_event_key(key);
+            assert!(!encoded.contains(' '), "{encoded}");
+            assert_eq!(decode_event_key(&encoded), key);
+        }
+        assert_eq!(encode_event_key("a b+c"), "a+b%2Bc");
     }
 
     #[test]

@@ -5,13 +5,12 @@
 //! transaction as the counter and the `validation_errors` rows, so a redelivered
 //! record finds nothing left to do.
 
+use adapters::streams::for_each_upload;
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
-use domain::codes::ErrorCode;
-use domain::model::{RecordStatus, RowError, UploadRecord};
-use domain::ports::{ErrorRow, ObjectStore, UploadLedger};
+use domain::model::{RecordStatus, UploadRecord};
+use domain::ports::{ErrorLedger, ErrorRow, ObjectStore, UploadCompletion};
 use domain::PortError;
-use stream_validator::for_each_upload;
 
 pub struct ErrorProcessor<'a, L, O> {
     pub ledger: &'a L,
@@ -19,30 +18,7 @@ pub struct ErrorProcessor<'a, L, O> {
     pub bucket: &'a str,
 }
 
-/// The row as the error processor records it.
-pub fn error_row(item: &UploadRecord) -> ErrorRow {
-    let mut errors = item.error_reason.clone();
-    if errors.is_empty() {
-        // An item marked `error` without reasons still counts, with what we know.
-        let code = item.error_type.unwrap_or(ErrorCode::MalformedRow);
-        errors.push(RowError::new(
-            code,
-            "",
-            format!("Row {} could not be processed ({code}).", item.row_number),
-        ));
-    }
-    let unreadable = errors
-        .iter()
-        .any(|e| matches!(e.error_type, ErrorCode::MalformedRow | ErrorCode::InvalidEncoding));
-    ErrorRow {
-        row_number: item.row_number,
-        vendor_product_id: item.product_data.get("vendor_product_id").cloned(),
-        errors,
-        original: (!unreadable).then(|| item.product_data.clone()),
-    }
-}
-
-impl<L: UploadLedger, O: ObjectStore> ErrorProcessor<'_, L, O> {
+impl<L: ErrorLedger + UploadCompletion, O: ObjectStore> ErrorProcessor<'_, L, O> {
     pub async fn handle(&self, event: &Event) -> DynamoDbEventResponse {
         for_each_upload(event, RecordStatus::Error, |upload_id, rows| async move {
             self.record_upload(&upload_id, &rows).await
@@ -57,7 +33,7 @@ impl<L: UploadLedger, O: ObjectStore> ErrorProcessor<'_, L, O> {
         let mut error_rows: Vec<ErrorRow> = Vec::with_capacity(rows.len());
         for (_, item) in rows {
             if error_rows.iter().all(|r| r.row_number != item.row_number) {
-                error_rows.push(error_row(item));
+                error_rows.push(ErrorRow::from_item(item));
             }
         }
         let fresh = self
@@ -72,26 +48,22 @@ impl<L: UploadLedger, O: ObjectStore> ErrorProcessor<'_, L, O> {
 
 /// The production wiring: clients and pool built once per execution environment.
 pub struct Wiring {
-    pub objects: domain::adapters::s3_objects::S3Objects,
-    pub catalog: domain::adapters::postgres::PgCatalog,
-    pub bucket: String,
+    adapters: adapters::pipeline::PipelineAdapters,
 }
 
 impl Wiring {
-    pub async fn from_env() -> Result<Wiring, lambda_runtime::Error> {
-        let a = domain::clients::PipelineAdapters::from_env().await?;
+    pub async fn from_env() -> Result<Wiring, adapters::pipeline::InitError> {
         Ok(Wiring {
-            objects: a.objects,
-            catalog: a.catalog,
-            bucket: a.config.upload_bucket,
+            adapters: adapters::pipeline::PipelineAdapters::from_env().await?,
         })
     }
 
     pub async fn handle(&self, event: &Event) -> DynamoDbEventResponse {
+        let a = &self.adapters;
         ErrorProcessor {
-            ledger: &self.catalog,
-            objects: &self.objects,
-            bucket: &self.bucket,
+            ledger: &a.catalog,
+            objects: &a.objects,
+            bucket: &a.config.upload_bucket,
         }
         .handle(event)
         .await

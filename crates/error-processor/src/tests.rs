@@ -1,21 +1,15 @@
-//! The error processor against in-memory ports: no AWS, no database, milliseconds.
-//!
-//! `Memory` plays the PostgreSQL ledger (`upload_history`, the verdicts of
-//! `upload_rows` with their `error_recorded` flag, `validation_errors`) and the bucket.
-//! Any call can be made to fail transiently, a given number of times.
+//! The error processor against the shared in-memory ports (`testkit::Memory`): no AWS,
+//! no database, milliseconds. Any call can be made to fail transiently.
 
 use super::*;
-use async_trait::async_trait;
 use aws_lambda_events::event::dynamodb::Event;
-use domain::model::{record_id, ProductData};
-use domain::ports::{
-    Claim, FileFailure, ObjectInfo, ObjectReader, StartOutcome, StoredVerdict, UploadStart, UploadState,
-};
-use domain::report::ReportLine;
+use domain::codes::ErrorCode;
+use domain::model::{record_id, ProductData, RowError};
+use domain::ports::StoredVerdict;
 use domain::upload::{report_key, UploadStatus};
-use serde_json::json;
-use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use testkit::events::{sequence_of, stream_event};
+use testkit::memory::{Decided, History};
+use testkit::Memory;
 
 const BUCKET: &str = "b";
 const VENDOR: &str = "VEND001";
@@ -27,283 +21,6 @@ const COLUMNS: [&str; 6] = [
     "price",
     "stock_quantity",
 ];
-
-/// `upload_history`.
-struct History {
-    vendor_id: String,
-    status: UploadStatus,
-    total: i64,
-    valid: i64,
-    errors: i64,
-    report_key: Option<String>,
-    columns: Vec<String>,
-    parsed: bool,
-}
-
-/// `upload_rows`: the verdict that stands for a row, and whether its errors are recorded.
-struct Decided {
-    verdict: StoredVerdict,
-    error_recorded: bool,
-}
-
-#[derive(Default)]
-struct Db {
-    history: HashMap<String, History>,
-    rows: HashMap<(String, u64), Decided>,
-    /// `validation_errors`, in insertion (error_id) order.
-    errors: Vec<(String, ReportLine)>,
-}
-
-/// A transient fault waiting for a call.
-struct Fault {
-    call: &'static str,
-    times: usize,
-}
-
-#[derive(Default)]
-struct Memory {
-    db: Mutex<Db>,
-    /// Every `record_errors` call: (upload_id, row numbers given, rows that were new).
-    recorded: Mutex<Vec<(String, Vec<u64>, u64)>>,
-    objects: Mutex<HashMap<(String, String), Vec<u8>>>,
-    puts: Mutex<usize>,
-    /// Every `finish` that ended an upload: (upload_id, status, report key).
-    finished: Mutex<Vec<(String, UploadStatus, Option<String>)>>,
-    faults: Mutex<Vec<Fault>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>, PortError> {
-    m.lock().map_err(|e| PortError::rejected("memory", e))
-}
-
-impl Memory {
-    /// The next `times` calls of `call` fail transiently.
-    fn fail(&self, call: &'static str, times: usize) {
-        self.faults.lock().expect("lock").push(Fault { call, times });
-    }
-
-    fn trip(&self, call: &'static str) -> Result<(), PortError> {
-        let mut faults = lock(&self.faults)?;
-        if let Some(fault) = faults.iter_mut().find(|f| f.call == call && f.times > 0) {
-            fault.times -= 1;
-            return Err(PortError::unavailable(
-                "memory",
-                format!("{call}: injected fault"),
-            ));
-        }
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl UploadLedger for Memory {
-    async fn register_claims(&self, _: &str, _: &[Claim]) -> Result<(), PortError> {
-        self.trip("register_claims")
-    }
-
-    async fn start_upload(&self, start: &UploadStart) -> Result<StartOutcome, PortError> {
-        self.trip("start_upload")?;
-        let mut db = lock(&self.db)?;
-        if let Some(h) = db.history.get(&start.upload_id) {
-            return Ok(StartOutcome::Existing { parsed: h.parsed });
-        }
-        db.history.insert(
-            start.upload_id.clone(),
-            History {
-                vendor_id: start.vendor_id.clone(),
-                status: UploadStatus::Processing,
-                total: i64::try_from(start.total_records).map_err(|e| PortError::rejected("memory", e))?,
-                valid: 0,
-                errors: 0,
-                report_key: None,
-                columns: start.columns.clone(),
-                parsed: false,
-            },
-        );
-        Ok(StartOutcome::Created)
-    }
-
-    async fn mark_parsed(&self, upload_id: &str) -> Result<(), PortError> {
-        self.trip("mark_parsed")?;
-        if let Some(h) = lock(&self.db)?.history.get_mut(upload_id) {
-            h.parsed = true;
-        }
-        Ok(())
-    }
-
-    async fn fail_upload(&self, failure: &FileFailure) -> Result<(), PortError> {
-        self.trip("fail_upload")?;
-        let mut db = lock(&self.db)?;
-        if db.history.contains_key(&failure.upload_id) {
-            return Ok(());
-        }
-        db.history.insert(
-            failure.upload_id.clone(),
-            History {
-                vendor_id: failure.vendor_id.clone(),
-                status: UploadStatus::Failed,
-                total: 0,
-                valid: 0,
-                errors: 0,
-                report_key: Some(failure.report_key.clone()),
-                columns: failure.columns.clone(),
-                parsed: true,
-            },
-        );
-        db.errors.push((
-            failure.upload_id.clone(),
-            ReportLine {
-                row_number: 0,
-                error_type: failure.error.error_type,
-                error_message: failure.error.message.clone(),
-                original: None,
-            },
-        ));
-        Ok(())
-    }
-
-    async fn record_errors(&self, upload_id: &str, _: &str, rows: &[ErrorRow]) -> Result<u64, PortError> {
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        self.trip("record_errors")?;
-        let mut guard = lock(&self.db)?;
-        let db = &mut *guard;
-        if !db.history.contains_key(upload_id) {
-            return Err(PortError::rejected(
-                "memory",
-                format!("upload {upload_id} has no upload_history row"),
-            ));
-        }
-        // One transaction: the flag, the error lines and the counter move together.
-        let mut fresh = 0;
-        for row in rows {
-            let key = (upload_id.to_string(), row.row_number);
-            let new = match db.rows.get_mut(&key) {
-                // Never judged by the validator: a row the parser could not read.
-                None => {
-                    db.rows.insert(
-                        key,
-                        Decided {
-                            verdict: StoredVerdict::Error(row.errors.clone()),
-                            error_recorded: true,
-                        },
-                    );
-                    true
-                }
-                Some(d) if matches!(d.verdict, StoredVerdict::Error(_)) && !d.error_recorded => {
-                    d.error_recorded = true;
-                    true
-                }
-                Some(_) => false,
-            };
-            if !new {
-                continue;
-            }
-            fresh += 1;
-            for e in &row.errors {
-                db.errors.push((
-                    upload_id.to_string(),
-                    ReportLine {
-                        row_number: i64::try_from(row.row_number)
-                            .map_err(|x| PortError::rejected("memory", x))?,
-                        error_type: e.error_type,
-                        error_message: e.message.clone(),
-                        original: row.original.clone(),
-                    },
-                ));
-            }
-        }
-        if let Some(h) = db.history.get_mut(upload_id) {
-            h.errors += fresh as i64;
-        }
-        lock(&self.recorded)?.push((
-            upload_id.to_string(),
-            rows.iter().map(|r| r.row_number).collect(),
-            fresh,
-        ));
-        Ok(fresh)
-    }
-
-    async fn state(&self, upload_id: &str) -> Result<Option<UploadState>, PortError> {
-        self.trip("state")?;
-        let db = lock(&self.db)?;
-        Ok(db.history.get(upload_id).map(|h| UploadState {
-            upload_id: upload_id.to_string(),
-            vendor_id: h.vendor_id.clone(),
-            status: h.status,
-            total_records: h.total,
-            valid_records: h.valid,
-            error_records: h.errors,
-            error_file_s3_key: h.report_key.clone(),
-            columns: h.columns.clone(),
-        }))
-    }
-
-    async fn report_lines(&self, upload_id: &str) -> Result<Vec<ReportLine>, PortError> {
-        self.trip("report_lines")?;
-        let db = lock(&self.db)?;
-        let mut lines: Vec<ReportLine> = db
-            .errors
-            .iter()
-            .filter(|(u, _)| u == upload_id)
-            .map(|(_, line)| line.clone())
-            .collect();
-        lines.sort_by_key(|l| l.row_number); // Stable: error_id order within a row.
-        Ok(lines)
-    }
-
-    async fn finish(
-        &self,
-        upload_id: &str,
-        status: UploadStatus,
-        report_key: Option<&str>,
-    ) -> Result<bool, PortError> {
-        self.trip("finish")?;
-        let mut db = lock(&self.db)?;
-        let Some(h) = db.history.get_mut(upload_id) else {
-            return Ok(false);
-        };
-        if h.status != UploadStatus::Processing || h.valid + h.errors != h.total {
-            return Ok(false);
-        }
-        h.status = status;
-        if let Some(key) = report_key {
-            h.report_key = Some(key.to_string());
-        }
-        lock(&self.finished)?.push((upload_id.to_string(), status, report_key.map(str::to_string)));
-        Ok(true)
-    }
-}
-
-#[async_trait]
-impl ObjectStore for Memory {
-    async fn head(&self, bucket: &str, key: &str) -> Result<Option<ObjectInfo>, PortError> {
-        self.trip("head")?;
-        let objects = lock(&self.objects)?;
-        Ok(objects.get(&(bucket.into(), key.into())).map(|b| ObjectInfo {
-            size: b.len() as u64,
-            etag: None,
-        }))
-    }
-
-    async fn open(&self, bucket: &str, key: &str, _: &ObjectInfo) -> Result<ObjectReader, PortError> {
-        self.trip("open")?;
-        let objects = lock(&self.objects)?;
-        let body = objects
-            .get(&(bucket.into(), key.into()))
-            .cloned()
-            .unwrap_or_default();
-        Ok(Box::pin(std::io::Cursor::new(body)))
-    }
-
-    async fn put(&self, bucket: &str, key: &str, body: Vec<u8>, _: &str) -> Result<(), PortError> {
-        self.trip("put")?;
-        lock(&self.objects)?.insert((bucket.into(), key.into()), body);
-        *lock(&self.puts)? += 1;
-        Ok(())
-    }
-}
 
 /// An item of `VEND001`'s upload with this status.
 fn item(
@@ -355,14 +72,8 @@ fn upload(mem: &Memory, upload_id: &str, total: i64, verdicts: &[(u64, StoredVer
     db.history.insert(
         upload_id.to_string(),
         History {
-            vendor_id: VENDOR.into(),
-            status: UploadStatus::Processing,
-            total,
             valid,
-            errors: 0,
-            report_key: None,
-            columns: COLUMNS.iter().map(|c| c.to_string()).collect(),
-            parsed: true,
+            ..History::processing(VENDOR, total, &COLUMNS)
         },
     );
     for (n, verdict) in verdicts {
@@ -377,34 +88,11 @@ fn upload(mem: &Memory, upload_id: &str, total: i64, verdicts: &[(u64, StoredVer
 }
 
 fn seq(item: &UploadRecord) -> String {
-    format!("{}/{}", item.upload_id, item.row_number)
+    sequence_of(item)
 }
 
-/// The stream batch Lambda would deliver for these items (INSERT, NewImage).
 fn event(items: &[&UploadRecord]) -> Event {
-    let records: Vec<serde_json::Value> = items
-        .iter()
-        .map(|item| {
-            let image: serde_dynamo::Item = serde_dynamo::to_item(item).expect("item");
-            json!({
-                "eventID": seq(item),
-                "eventName": "INSERT",
-                "eventVersion": "1.1",
-                "eventSource": "aws:dynamodb",
-                "awsRegion": "us-east-1",
-                "dynamodb": {
-                    "ApproximateCreationDateTime": 1_700_000_000,
-                    "Keys": { "upload_id": { "S": item.upload_id }, "record_id": { "S": item.record_id } },
-                    "NewImage": image,
-                    "SequenceNumber": seq(item),
-                    "SizeBytes": 100,
-                    "StreamViewType": "NEW_IMAGE"
-                },
-                "eventSourceARN": "arn:aws:dynamodb:us-east-1:000000000000:table/UploadRecords/stream/x"
-            })
-        })
-        .collect();
-    serde_json::from_value(json!({ "Records": records })).expect("a DynamoDB stream event")
+    stream_event(items).expect("a DynamoDB stream event")
 }
 
 /// Delivers the batch; returns the reported batch item failures, sorted.
@@ -426,9 +114,7 @@ async fn deliver(mem: &Memory, event: &Event) -> Vec<String> {
 }
 
 fn counters(mem: &Memory, upload_id: &str) -> (i64, i64, UploadStatus) {
-    let db = mem.db.lock().expect("lock");
-    let h = db.history.get(upload_id).expect("history");
-    (h.valid, h.errors, h.status)
+    mem.counters(upload_id).expect("history")
 }
 
 fn error_lines(mem: &Memory) -> usize {
@@ -436,11 +122,7 @@ fn error_lines(mem: &Memory) -> usize {
 }
 
 fn report(mem: &Memory, key: &str) -> Option<String> {
-    mem.objects
-        .lock()
-        .expect("lock")
-        .get(&(BUCKET.to_string(), key.to_string()))
-        .map(|b| String::from_utf8_lossy(b).into_owned())
+    mem.object_text(BUCKET, key)
 }
 
 /// Row 1 valid (counted by the validator), row 2 with two errors decided by the
@@ -541,7 +223,7 @@ async fn error_rows_are_recorded_once_and_the_last_one_ends_the_upload_with_its_
     );
     assert_eq!(counters(&mem, "U1"), (1, 2, UploadStatus::Partial));
     assert_eq!(error_lines(&mem), 3);
-    assert_eq!(*mem.puts.lock().expect("lock"), 1);
+    assert_eq!(*mem.object_puts.lock().expect("lock"), 1);
     assert_eq!(mem.finished.lock().expect("lock").len(), 1);
 }
 
@@ -549,7 +231,7 @@ async fn error_rows_are_recorded_once_and_the_last_one_ends_the_upload_with_its_
 async fn a_transient_fault_while_recording_counts_nothing_and_is_retried() {
     let mem = Memory::default();
     let [_, two, three] = three_rows(&mem);
-    mem.fail("record_errors", 1);
+    mem.fail("record_errors", None, 1);
 
     let failed = deliver(&mem, &event(&[&two, &three])).await;
 
@@ -570,7 +252,7 @@ async fn a_report_that_cannot_be_written_yet_is_written_by_the_retry() {
     let mem = Memory::default();
     let [_, two, three] = three_rows(&mem);
     let key = report_key(VENDOR, "U1");
-    mem.fail("put", 1);
+    mem.fail("put", None, 1);
 
     // The rows are counted, but an upload with errors is final only with its report.
     let failed = deliver(&mem, &event(&[&two, &three])).await;

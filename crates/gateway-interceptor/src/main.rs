@@ -4,11 +4,11 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    domain::telemetry::init();
+    adapters::telemetry::init();
     // Keeps the process alive on client contexts lambda_runtime cannot read (docs/tools.md).
     let _shim = lambda_shim::install().await;
-    let tenant_claim: String = domain::config::parsed_or(
-        &domain::config::ProcessEnv,
+    let tenant_claim: String = adapters::config::parsed_or(
+        &adapters::config::ProcessEnv,
         TENANT_CLAIM_ENV,
         DEFAULT_TENANT_CLAIM.to_string(),
     )?;

@@ -38,7 +38,7 @@ pub async fn handle<I: ReviewIndex>(
     index: &I,
     config: &ReviewsConfig,
 ) -> Result<Value, lambda_runtime::Error> {
-    gateway::serve(event, |tool, args| async move {
+    adapters::gateway::serve(event, |tool, args| async move {
         call(&tool, args, index, config).await
     })
     .await

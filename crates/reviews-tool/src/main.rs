@@ -1,12 +1,13 @@
-use domain::config::{parsed_or, required, ProcessEnv, PRODUCT_REVIEWS_TABLE};
-use domain::tools::reviews::{DynamoReviewIndex, TokenSigner};
+use adapters::config::{parsed_or, required, ProcessEnv, PRODUCT_REVIEWS_TABLE};
+use adapters::dynamodb::DynamoReviewIndex;
+use domain::tools::reviews::TokenSigner;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use reviews_tool::{ReviewsConfig, DEFAULT_PAGE_SIZE, PAGE_SIZE_ENV, TOKEN_SECRET_ENV};
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    domain::telemetry::init();
+    adapters::telemetry::init();
     // Keeps the process alive on client contexts lambda_runtime cannot read (docs/tools.md).
     let _shim = lambda_shim::install().await;
     let table = required(
@@ -24,8 +25,8 @@ async fn main() -> Result<(), Error> {
         signer: TokenSigner::new(secret),
         page_size,
     };
-    let sdk = domain::clients::aws_config().await;
-    let index = DynamoReviewIndex::new(domain::clients::dynamodb(&sdk), table);
+    let sdk = adapters::aws::sdk_config().await;
+    let index = DynamoReviewIndex::new(adapters::dynamodb::client(&sdk), table);
     let (index, config) = (&index, &config);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         reviews_tool::handle(event, index, config).await

@@ -1,7 +1,7 @@
 use super::*;
 use domain::tools::into_result;
-use domain::tools::reviews::InMemoryReviewIndex;
 use std::collections::HashSet;
+use testkit::InMemoryReviewIndex;
 
 fn review(tenant: &str, product: i64, id: &str, rating: i64, date: &str, verified: bool) -> Review {
     Review {
@@ -280,12 +280,12 @@ async fn the_handler_reads_the_tool_name_from_the_client_context() {
     let index = sample();
     let cfg = config(100);
     let cc = gateway::gateway_client_context("reviews___search_reviews", "1").to_string();
-    let ctx = gateway::lambda_context("req-1", Some(&cc)).unwrap_or_else(|e| panic!("{e}"));
+    let ctx = adapters::gateway::lambda_context("req-1", Some(&cc)).unwrap_or_else(|e| panic!("{e}"));
     let out = handle(LambdaEvent::new(json!({"tenant_id": "tb"}), ctx), &index, &cfg)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(ids(&out), vec!["b001".to_string()]);
-    let no_cc = gateway::lambda_context("req-2", None).unwrap_or_else(|e| panic!("{e}"));
+    let no_cc = adapters::gateway::lambda_context("req-2", None).unwrap_or_else(|e| panic!("{e}"));
     let out = handle(LambdaEvent::new(json!({"tenant_id": "tb"}), no_cc), &index, &cfg)
         .await
         .unwrap_or_else(|e| panic!("{e}"));

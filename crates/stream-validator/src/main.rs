@@ -5,7 +5,7 @@ use tracing::Instrument;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    domain::telemetry::init();
+    adapters::telemetry::init();
     let wiring = stream_validator::Wiring::from_env().await?;
     let wiring = &wiring;
     run(service_fn(move |event: LambdaEvent<Event>| async move {

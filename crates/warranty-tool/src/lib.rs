@@ -34,7 +34,7 @@ where
     P: ProfilesByEmail,
     C: Clock,
 {
-    gateway::serve(event, |tool, args| async move { call(&tool, args, ports).await }).await
+    adapters::gateway::serve(event, |tool, args| async move { call(&tool, args, ports).await }).await
 }
 
 pub async fn call<W, P, C>(tool: &str, args: Value, ports: &WarrantyPorts<'_, W, P, C>) -> ToolOutcome

@@ -1,13 +1,14 @@
-use domain::config::{required, ProcessEnv, CUSTOMER_PROFILE_TABLE, WARRANTY_TABLE};
-use domain::tools::profile::DynamoProfiles;
-use domain::tools::warranty::{DynamoWarranties, SystemClock};
+use adapters::config::{required, ProcessEnv, CUSTOMER_PROFILE_TABLE, WARRANTY_TABLE};
+use adapters::dynamodb::DynamoProfiles;
+use adapters::dynamodb::DynamoWarranties;
+use domain::tools::warranty::SystemClock;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use warranty_tool::WarrantyPorts;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    domain::telemetry::init();
+    adapters::telemetry::init();
     // Keeps the process alive on client contexts lambda_runtime cannot read (docs/tools.md).
     let _shim = lambda_shim::install().await;
     let warranty_table = required(&ProcessEnv, WARRANTY_TABLE, "the Warranty DynamoDB table name")?;
@@ -16,8 +17,8 @@ async fn main() -> Result<(), Error> {
         CUSTOMER_PROFILE_TABLE,
         "the CustomerProfile table (owner check by e-mail)",
     )?;
-    let sdk = domain::clients::aws_config().await;
-    let dynamodb = domain::clients::dynamodb(&sdk);
+    let sdk = adapters::aws::sdk_config().await;
+    let dynamodb = adapters::dynamodb::client(&sdk);
     let warranties = DynamoWarranties::new(dynamodb.clone(), warranty_table);
     let profiles = DynamoProfiles::new(dynamodb, profile_table);
     let ports = WarrantyPorts {

@@ -1,7 +1,9 @@
 use super::*;
 use domain::tools::into_result;
-use domain::tools::profile::{CustomerProfile, InMemoryProfiles};
-use domain::tools::warranty::{FixedClock, InMemoryWarranties, WarrantyRecord};
+use domain::tools::profile::CustomerProfile;
+use domain::tools::warranty::{FixedClock, WarrantyRecord};
+use testkit::InMemoryProfiles;
+use testkit::InMemoryWarranties;
 
 fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2025, 6, 15).unwrap_or_default()

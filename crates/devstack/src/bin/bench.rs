@@ -7,8 +7,8 @@
 //! 2. UploadRecords writes: BatchWriteItem with 4 chunks in flight (the parser's
 //!    setting) vs. one at a time, against DynamoDB Local (needs `make up`).
 
+use adapters::dynamodb::DynamoRecords;
 use anyhow::Context;
-use domain::adapters::dynamo_records::DynamoRecords;
 use domain::csv_input::{CsvRows, HeaderOutcome};
 use domain::model::{record_id, RecordStatus, UploadRecord};
 use domain::ports::RecordStore;
@@ -169,8 +169,8 @@ fn items(upload_id: &str) -> Vec<UploadRecord> {
 async fn bench_writes() -> anyhow::Result<()> {
     let table = std::env::var("UPLOAD_RECORDS_TABLE")
         .context("UPLOAD_RECORDS_TABLE (run `make up`, source .local/env)")?;
-    let aws = domain::clients::aws_config().await;
-    let client = domain::clients::dynamodb(&aws);
+    let aws = adapters::aws::sdk_config().await;
+    let client = adapters::dynamodb::client(&aws);
     let stamp = chrono::Utc::now().timestamp_millis();
     let mut results = Vec::new();
     for (label, concurrency) in [

@@ -6,12 +6,10 @@
 //! exactly, and emitted as a JSON string (`"1234.56"`): a JSON number would go through
 //! `f64` in `serde_json::Value`.
 
-use crate::error::{from_sdk, PortError};
+use crate::error::PortError;
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize, Serializer};
-use std::collections::HashMap;
 use std::str::FromStr;
 
 pub const GET_CUSTOMER_PROFILE: &str = "get_customer_profile";
@@ -160,33 +158,16 @@ pub fn normalize_name(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }
 
-/// Reads an item through serde, except `lifetime_value`, read from its exact text.
-pub fn profile_from_item(item: HashMap<String, AttributeValue>) -> Result<CustomerProfile, PortError> {
-    let money = match item.get("lifetime_value") {
-        Some(AttributeValue::N(n)) | Some(AttributeValue::S(n)) => Some(
-            Decimal::from_str(n)
-                .or_else(|_| Decimal::from_scientific(n))
-                .map_err(|e| {
-                    PortError::rejected("DynamoDB", format!("lifetime_value {n:?} is not a decimal: {e}"))
-                })?,
-        ),
-        _ => None,
-    };
-    let mut p: CustomerProfile = serde_dynamo::from_item(item).map_err(|e| {
-        PortError::rejected(
-            "DynamoDB",
-            format!("a CustomerProfile item does not read as a profile: {e}"),
-        )
-    })?;
-    // DynamoDB keeps numbers without trailing zeros (4875.20 comes back as 4875.2):
-    // money is shown in cents.
-    p.lifetime_value = money.map(|mut d| {
-        if d.scale() < 2 {
-            d.rescale(2);
-        }
-        d
-    });
-    Ok(p)
+/// `lifetime_value` from the exact number text DynamoDB stores, shown in cents:
+/// DynamoDB keeps numbers without trailing zeros (4875.20 comes back as 4875.2).
+pub fn money_in_cents(text: &str) -> Result<Decimal, String> {
+    let mut d = Decimal::from_str(text)
+        .or_else(|_| Decimal::from_scientific(text))
+        .map_err(|e| format!("lifetime_value {text:?} is not a decimal: {e}"))?;
+    if d.scale() < 2 {
+        d.rescale(2);
+    }
+    Ok(d)
 }
 
 /// The fields `update_customer_profile` may set; `None` leaves a field as it is.
@@ -226,181 +207,6 @@ pub trait ProfileStore: ProfilesByEmail {
     ) -> Result<Option<CustomerProfile>, PortError>;
 }
 
-/// The CustomerProfile table on DynamoDB.
-#[derive(Clone)]
-pub struct DynamoProfiles {
-    client: aws_sdk_dynamodb::Client,
-    table: String,
-}
-
-impl DynamoProfiles {
-    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
-        DynamoProfiles {
-            client,
-            table: table.into(),
-        }
-    }
-}
-
-fn to_av<T: Serialize>(v: &T) -> Result<AttributeValue, PortError> {
-    serde_dynamo::to_attribute_value(v).map_err(|e| PortError::rejected("DynamoDB", e))
-}
-
-#[async_trait]
-impl ProfilesByEmail for DynamoProfiles {
-    async fn profiles_by_email(&self, email: &Email) -> Result<Vec<CustomerProfile>, PortError> {
-        let mut profiles = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(EMAIL_INDEX)
-                .key_condition_expression("email = :e")
-                .expression_attribute_values(":e", AttributeValue::S(email.as_str().to_string()))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| from_sdk("DynamoDB", e))?;
-            for item in out.items.unwrap_or_default() {
-                profiles.push(profile_from_item(item)?);
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(profiles),
-            }
-        }
-    }
-}
-
-#[async_trait]
-impl ProfileStore for DynamoProfiles {
-    async fn profile(&self, id: &CustomerId) -> Result<Option<CustomerProfile>, PortError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("customer_id", AttributeValue::S(id.as_str().to_string()))
-            .send()
-            .await
-            .map_err(|e| from_sdk("DynamoDB", e))?;
-        out.item.map(profile_from_item).transpose()
-    }
-
-    async fn update_profile(
-        &self,
-        id: &CustomerId,
-        update: &ProfileUpdate,
-    ) -> Result<Option<CustomerProfile>, PortError> {
-        let mut sets = Vec::new();
-        let mut names = HashMap::new();
-        let mut values = HashMap::new();
-        let mut set = |field: &str, value: AttributeValue| {
-            sets.push(format!("#{field} = :{field}"));
-            names.insert(format!("#{field}"), field.to_string());
-            values.insert(format!(":{field}"), value);
-        };
-        if let Some(p) = &update.phone {
-            set("phone", AttributeValue::S(p.clone()));
-        }
-        if let Some(a) = &update.address {
-            set("address", to_av(a)?);
-        }
-        if let Some(c) = &update.communication_preferences {
-            set("communication_preferences", to_av(c)?);
-        }
-        if let Some(n) = &update.notes {
-            set("notes", AttributeValue::S(n.clone()));
-        }
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("customer_id", AttributeValue::S(id.as_str().to_string()))
-            .update_expression(format!("SET {}", sets.join(", ")))
-            .condition_expression("attribute_exists(customer_id)")
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match result {
-            Ok(out) => out.attributes.map(profile_from_item).transpose(),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(from_sdk("DynamoDB", e)),
-        }
-    }
-}
-
-/// Profiles in memory, for unit tests.
-#[derive(Default)]
-pub struct InMemoryProfiles {
-    pub profiles: std::sync::Mutex<Vec<CustomerProfile>>,
-}
-
-impl InMemoryProfiles {
-    pub fn new(profiles: Vec<CustomerProfile>) -> Self {
-        InMemoryProfiles {
-            profiles: std::sync::Mutex::new(profiles),
-        }
-    }
-
-    fn all(&self) -> Vec<CustomerProfile> {
-        self.profiles.lock().map(|g| g.clone()).unwrap_or_default()
-    }
-}
-
-#[async_trait]
-impl ProfilesByEmail for InMemoryProfiles {
-    async fn profiles_by_email(&self, email: &Email) -> Result<Vec<CustomerProfile>, PortError> {
-        Ok(self
-            .all()
-            .into_iter()
-            .filter(|p| p.email.as_deref() == Some(email.as_str()))
-            .collect())
-    }
-}
-
-#[async_trait]
-impl ProfileStore for InMemoryProfiles {
-    async fn profile(&self, id: &CustomerId) -> Result<Option<CustomerProfile>, PortError> {
-        Ok(self.all().into_iter().find(|p| p.customer_id == id.as_str()))
-    }
-
-    async fn update_profile(
-        &self,
-        id: &CustomerId,
-        update: &ProfileUpdate,
-    ) -> Result<Option<CustomerProfile>, PortError> {
-        let mut guard = self
-            .profiles
-            .lock()
-            .map_err(|_| PortError::unavailable("in-memory profiles", "poisoned"))?;
-        let Some(p) = guard.iter_mut().find(|p| p.customer_id == id.as_str()) else {
-            return Ok(None);
-        };
-        if let Some(v) = &update.phone {
-            p.phone = Some(v.clone());
-        }
-        if let Some(v) = &update.address {
-            p.address = Some(v.clone());
-        }
-        if let Some(v) = &update.communication_preferences {
-            p.communication_preferences = Some(v.clone());
-        }
-        if let Some(v) = &update.notes {
-            p.notes = Some(v.clone());
-        }
-        Ok(Some(p.clone()))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -425,34 +231,43 @@ mod tests {
     }
 
     #[test]
-    fn money_is_read_exactly_and_the_birth_date_never_leaves() {
-        let item = HashMap::from([
-            ("customer_id".to_string(), AttributeValue::S("CUST001".into())),
-            ("first_name".to_string(), AttributeValue::S("John".into())),
-            (
-                "date_of_birth".to_string(),
-                AttributeValue::S("1985-03-15".into()),
-            ),
-            ("lifetime_value".to_string(), AttributeValue::N("12345.67".into())),
-            ("total_purchases".to_string(), AttributeValue::N("15".into())),
-        ]);
-        let p = profile_from_item(item).unwrap_or_else(|e| panic!("{e}"));
-        let json = p.to_json().unwrap_or_default();
-        assert_eq!(json["lifetime_value"], "12345.67");
-        assert_eq!(json["total_purchases"], 15);
-        assert!(json.get("date_of_birth").is_none());
+    fn money_is_shown_in_cents_even_when_dynamodb_dropped_the_zero() {
+        for (stored, shown) in [
+            ("4875.2", "4875.20"),
+            ("100", "100.00"),
+            ("0.125", "0.125"),
+            ("12345.67", "12345.67"),
+        ] {
+            assert_eq!(
+                money_in_cents(stored).map(|d| d.to_string()).as_deref(),
+                Ok(shown)
+            );
+        }
+        assert!(money_in_cents("lots").is_err());
         assert_eq!(normalize_name("  John   DOE "), "john doe");
     }
 
     #[test]
-    fn money_is_shown_in_cents_even_when_dynamodb_dropped_the_zero() {
-        for (stored, shown) in [("4875.2", "4875.20"), ("100", "100.00"), ("0.125", "0.125")] {
-            let item = HashMap::from([
-                ("customer_id".to_string(), AttributeValue::S("CUST002".into())),
-                ("lifetime_value".to_string(), AttributeValue::N(stored.into())),
-            ]);
-            let p = profile_from_item(item).unwrap_or_else(|e| panic!("{e}"));
-            assert_eq!(p.to_json().unwrap_or_default()["lifetime_value"], shown);
-        }
+    fn the_birth_date_never_leaves() {
+        let p = CustomerProfile {
+            customer_id: "CUST001".into(),
+            first_name: Some("John".into()),
+            last_name: None,
+            email: None,
+            phone: None,
+            address: None,
+            date_of_birth: Some("1985-03-15".into()),
+            registration_date: None,
+            tier: None,
+            communication_preferences: None,
+            support_cases_count: None,
+            total_purchases: Some(15),
+            lifetime_value: money_in_cents("12345.67").ok(),
+            notes: None,
+        };
+        let json = p.to_json().unwrap_or_default();
+        assert_eq!(json["lifetime_value"], "12345.67");
+        assert_eq!(json["total_purchases"], 15);
+        assert!(json.get("date_of_birth").is_none());
     }
 }

@@ -1,9 +1,8 @@
 //! Warranties (`Warranty` table, `serial_number` S hash) and the clock that decides
 //! whether one is still active.
 
-use crate::error::{from_sdk, PortError};
+use crate::error::PortError;
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -91,61 +90,6 @@ impl Clock for FixedClock {
 #[async_trait]
 pub trait WarrantyLookup: Send + Sync {
     async fn warranty(&self, serial: &SerialNumber) -> Result<Option<WarrantyRecord>, PortError>;
-}
-
-/// The Warranty table on DynamoDB.
-#[derive(Clone)]
-pub struct DynamoWarranties {
-    client: aws_sdk_dynamodb::Client,
-    table: String,
-}
-
-impl DynamoWarranties {
-    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
-        DynamoWarranties {
-            client,
-            table: table.into(),
-        }
-    }
-}
-
-#[async_trait]
-impl WarrantyLookup for DynamoWarranties {
-    async fn warranty(&self, serial: &SerialNumber) -> Result<Option<WarrantyRecord>, PortError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("serial_number", AttributeValue::S(serial.as_str().to_string()))
-            .send()
-            .await
-            .map_err(|e| from_sdk("DynamoDB", e))?;
-        out.item
-            .map(|item| {
-                serde_dynamo::from_item(item).map_err(|e| {
-                    PortError::rejected(
-                        "DynamoDB",
-                        format!("a Warranty item does not read as a warranty: {e}"),
-                    )
-                })
-            })
-            .transpose()
-    }
-}
-
-/// Warranties in memory, for unit tests.
-#[derive(Default)]
-pub struct InMemoryWarranties(pub Vec<WarrantyRecord>);
-
-#[async_trait]
-impl WarrantyLookup for InMemoryWarranties {
-    async fn warranty(&self, serial: &SerialNumber) -> Result<Option<WarrantyRecord>, PortError> {
-        Ok(self
-            .0
-            .iter()
-            .find(|w| w.serial_number == serial.as_str())
-            .cloned())
-    }
 }
 
 #[cfg(test)]

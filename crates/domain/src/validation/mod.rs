@@ -16,7 +16,6 @@ mod tests;
 pub use categories::{Categories, CategorySet};
 pub use fields::{FieldIssue, Price, Sku};
 
-use crate::codes::ErrorCode;
 use crate::model::{ProductData, RowError};
 use rust_decimal::Decimal;
 
@@ -49,6 +48,9 @@ pub const KNOWN_COLUMNS: [&str; 14] = [
 ];
 
 pub const DEFAULT_UNIT: &str = "piece";
+
+/// The columns whose values must be unique within a file (`DUPLICATE_IN_FILE`).
+pub const CLAIMED_COLUMNS: [&str; 2] = ["sku", "vendor_product_id"];
 
 /// A row that passed every rule; its fields cannot hold bad values.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,12 +92,6 @@ pub struct DuplicateFacts {
 /// every rule sees. `None` when the column is absent or blank.
 pub fn dedup_key<'a>(data: &'a ProductData, column: &str) -> Option<&'a str> {
     data.get(column).map(|v| v.trim()).filter(|v| !v.is_empty())
-}
-
-/// The error type of the row: the first error in column order. `errors` must be sorted
-/// as [`validate_row`] returns them.
-pub fn first_error_type(errors: &[RowError]) -> Option<ErrorCode> {
-    errors.first().map(|e| e.error_type)
 }
 
 /// Collects at most one error per column.

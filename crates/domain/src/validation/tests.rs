@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::codes::ErrorCode::{self, *};
+use crate::model::first_error_type;
 use std::str::FromStr;
 
 /// Cells to change in the valid row, and the (column, code) pairs expected.

@@ -1,14 +1,15 @@
 //! `UploadRecords` on DynamoDB: BatchWriteItem in chunks of 25 with several chunks in
 //! flight, unprocessed items retried with exponential backoff and full jitter.
 
-use crate::error::{from_sdk, PortError};
-use crate::model::UploadRecord;
-use crate::ports::RecordStore;
+use super::backoff;
+use crate::classify::from_sdk;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, WriteRequest};
+use domain::model::UploadRecord;
+use domain::ports::RecordStore;
+use domain::PortError;
 use futures::{StreamExt, TryStreamExt};
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
 
 /// DynamoDB's BatchWriteItem limit.
 pub const BATCH_WRITE_LIMIT: usize = 25;
@@ -78,14 +79,6 @@ impl DynamoRecords {
             tokio::time::sleep(backoff(attempt)).await;
         }
     }
-}
-
-/// Full jitter: a random wait in [0, min(cap, base·2^attempt)).
-pub fn backoff(attempt: u32) -> Duration {
-    let cap_ms = 2_000u64;
-    let exp = 50u64.saturating_mul(1u64 << attempt.min(10));
-    let ceiling = exp.min(cap_ms).max(1);
-    Duration::from_millis(rand::random::<u64>() % ceiling)
 }
 
 /// Each key's last version, in order of first appearance. BatchWriteItem refuses a
@@ -204,13 +197,13 @@ impl RecordStore for DynamoRecords {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::RecordStatus;
+    use domain::model::RecordStatus;
 
     #[test]
     fn a_repeated_key_is_written_once_as_its_last_version() {
         let record = |upload: &str, row: u64, status: RecordStatus| UploadRecord {
             upload_id: upload.into(),
-            record_id: crate::model::record_id(row),
+            record_id: domain::model::record_id(row),
             vendor_id: "VEND001".into(),
             file_name: "f.csv".into(),
             row_number: row,
@@ -244,9 +237,27 @@ mod tests {
     }
 
     #[test]
-    fn backoff_stays_under_its_cap() {
-        for attempt in 0..20 {
-            assert!(backoff(attempt) < Duration::from_millis(2_000));
-        }
+    fn an_item_round_trips_through_serde_dynamo() {
+        let rec = UploadRecord {
+            upload_id: "UPLOAD_1".into(),
+            record_id: domain::model::record_id(3),
+            vendor_id: "VEND001".into(),
+            file_name: "p.csv".into(),
+            row_number: 3,
+            product_data: [("sku".to_string(), "A-1".to_string())].into_iter().collect(),
+            status: RecordStatus::Error,
+            error_type: Some(domain::ErrorCode::InvalidSku),
+            error_reason: vec![domain::model::RowError::new(
+                domain::ErrorCode::InvalidSku,
+                "sku",
+                "bad",
+            )],
+            created_at: "2026-01-01T00:00:00Z".into(),
+            updated_at: "2026-01-01T00:00:00Z".into(),
+            ttl: 1,
+        };
+        let item = to_item(&rec).unwrap_or_else(|e| panic!("{e}"));
+        let back: UploadRecord = serde_dynamo::from_item(item).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, rec);
     }
 }

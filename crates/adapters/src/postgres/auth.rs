@@ -14,7 +14,7 @@
 //! bundle the Mozilla roots are used, which is what an RDS Proxy endpoint (ACM
 //! certificate) needs and what a database endpoint will refuse.
 
-use crate::clients::{PoolBuildError, POOL_SIZE};
+use super::PoolBuildError;
 use crate::config::DatabaseConfig;
 use async_trait::async_trait;
 use std::fmt;
@@ -402,9 +402,13 @@ fn credential_failure() -> tokio_postgres::Error {
     }
 }
 
-/// Builds the pool for `DatabaseConfig::Iam` and `DatabaseConfig::Secret`. No connection
-/// is opened here: a database that is down fails the first event (retried), not the init.
-pub async fn pool(config: &DatabaseConfig) -> Result<deadpool_postgres::Pool, PoolBuildError> {
+/// The pool manager for `DatabaseConfig::Iam` and `DatabaseConfig::Secret`. No
+/// connection is opened here: a database that is down fails the first event (retried),
+/// not the init.
+pub async fn manager(
+    config: &DatabaseConfig,
+    sdk: &aws_config::SdkConfig,
+) -> Result<deadpool_postgres::Manager, PoolBuildError> {
     // The bundle first: a wrong path fails fast, before any AWS client is built.
     let ca_bundle = match config {
         DatabaseConfig::Iam { ca_bundle, .. } | DatabaseConfig::Secret { ca_bundle, .. } => ca_bundle,
@@ -429,8 +433,7 @@ pub async fn pool(config: &DatabaseConfig) -> Result<deadpool_postgres::Pool, Po
             region,
             ..
         } => {
-            let sdk = crate::clients::aws_config().await;
-            let signer = RdsTokenSigner::new(sdk, host, *port, user, region)
+            let signer = RdsTokenSigner::new(sdk.clone(), host, *port, user, region)
                 .map_err(|e| PoolBuildError::Build(e.to_string()))?;
             let tokens = IamTokens::new(Box::new(signer), Box::new(SystemClock), TOKEN_REUSE);
             let endpoint = Endpoint {
@@ -448,8 +451,7 @@ pub async fn pool(config: &DatabaseConfig) -> Result<deadpool_postgres::Pool, Po
             dbname,
             ..
         } => {
-            let sdk = crate::clients::aws_config().await;
-            let fetcher = SecretsManagerFetcher(aws_sdk_secretsmanager::Client::new(&sdk));
+            let fetcher = SecretsManagerFetcher(aws_sdk_secretsmanager::Client::new(sdk));
             let secret = SecretCredentials::new(secret_id.clone(), Box::new(fetcher));
             // Read once at init; if that fails, the first connection tries again
             // rather than failing the whole execution environment's init.
@@ -466,30 +468,20 @@ pub async fn pool(config: &DatabaseConfig) -> Result<deadpool_postgres::Pool, Po
         }
         DatabaseConfig::Url(_) => {
             return Err(PoolBuildError::Build(
-                "db_auth::pool builds pools for the iam and secret modes only".into(),
+                "auth::manager builds managers for the iam and secret modes only".into(),
             ))
         }
     };
 
-    let manager = deadpool_postgres::Manager::from_connect(
+    Ok(deadpool_postgres::Manager::from_connect(
         endpoint.pg_config(None),
         AuthConnect {
             endpoint,
             tls,
             source,
         },
-        deadpool_postgres::ManagerConfig {
-            recycling_method: deadpool_postgres::RecyclingMethod::Fast,
-        },
-    );
-    deadpool_postgres::Pool::builder(manager)
-        .max_size(POOL_SIZE)
-        .wait_timeout(Some(Duration::from_secs(10)))
-        // TLS handshake + (at most) one credential refresh and one retry.
-        .create_timeout(Some(Duration::from_secs(15)))
-        .runtime(deadpool_postgres::Runtime::Tokio1)
-        .build()
-        .map_err(|e| PoolBuildError::Build(e.to_string()))
+        super::pool::manager_config(),
+    ))
 }
 
 #[cfg(test)]
@@ -783,7 +775,7 @@ YyI/bWJwjz/RyBvPZfC0
         let e = credential_failure();
         assert!(e.code().is_none());
         assert!(!is_authentication_failure(&e));
-        assert!(crate::error::from_pg(e).is_transient());
+        assert!(crate::classify::from_pg(e).is_transient());
     }
 
     #[tokio::test]
@@ -796,9 +788,10 @@ YyI/bWJwjz/RyBvPZfC0
             ca_bundle: Some("/nonexistent/rds-ca.pem".into()),
         };
         // Fails on the bundle before any AWS client is built (no network in this test).
-        match pool(&config).await {
+        let sdk = aws_config::SdkConfig::builder().build();
+        match manager(&config, &sdk).await {
             Err(PoolBuildError::Build(m)) => assert!(m.contains("/nonexistent/rds-ca.pem"), "{m}"),
-            other => panic!("expected a build error, got {:?}", other.map(|_| "a pool")),
+            other => panic!("expected a build error, got {:?}", other.map(|_| "a manager")),
         }
     }
 }

@@ -1,8 +1,22 @@
 //! The upload bucket on S3.
 
-use crate::error::{from_sdk, PortError};
-use crate::ports::{ObjectInfo, ObjectReader, ObjectStore};
+use crate::classify::from_sdk;
 use async_trait::async_trait;
+use domain::ports::{ObjectInfo, ObjectReader, ObjectStore};
+use domain::PortError;
+
+/// S3 emulators answer on one host name: use path-style addressing whenever an
+/// endpoint override is configured.
+pub fn client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let custom_endpoint = std::env::var("AWS_ENDPOINT_URL_S3")
+        .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
+        .map(|v| !v.is_empty())
+        .unwrap_or(false);
+    let s3_config = aws_sdk_s3::config::Builder::from(config)
+        .force_path_style(custom_endpoint)
+        .build();
+    aws_sdk_s3::Client::from_conf(s3_config)
+}
 
 #[derive(Clone)]
 pub struct S3Objects {

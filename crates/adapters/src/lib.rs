@@ -1,0 +1,31 @@
+//! The outside world behind `domain`'s ports. Each backend is a cargo feature, so a
+//! function's `Cargo.toml` reads as the list of what it touches and links nothing else:
+//!
+//! | feature | what |
+//! |---|---|
+//! | `dynamodb` | `UploadRecords` items, and the tools' ProductReviews, Warranty, CustomerProfile |
+//! | `s3` | the upload bucket |
+//! | `postgres` | the pool (URL, RDS IAM, Secrets Manager), vendors, the ledger, the catalog |
+//! | `migrations` | the SQL migrations, embedded (devstack and deploys only) |
+//! | `streams` | DynamoDB stream batches decoded into items; partial batch responses |
+//! | `gateway` | the Lambda side of an AgentCore Gateway tool target |
+//!
+//! Always present: configuration from the environment and tracing setup.
+
+#[cfg(feature = "aws")]
+pub mod aws;
+pub mod classify;
+pub mod config;
+#[cfg(feature = "dynamodb")]
+pub mod dynamodb;
+#[cfg(feature = "gateway")]
+pub mod gateway;
+#[cfg(all(feature = "dynamodb", feature = "s3", feature = "postgres"))]
+pub mod pipeline;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(feature = "s3")]
+pub mod s3;
+#[cfg(feature = "streams")]
+pub mod streams;
+pub mod telemetry;

@@ -1,0 +1,213 @@
+//! The validator's side: one batch's context in one round trip, and the verdicts with
+//! their products in one transaction.
+
+use super::{columns_of, lock_upload, row_errors_json, stored_verdict, to_i32, PgCatalog};
+use crate::classify::from_pg;
+use async_trait::async_trait;
+use domain::ports::{BatchContext, CatalogStore, StoredVerdict, Verdict};
+use domain::validation::ValidProduct;
+use domain::PortError;
+use rust_decimal::Decimal;
+use std::collections::HashMap;
+
+#[async_trait]
+impl CatalogStore for PgCatalog {
+    async fn batch_context(
+        &self,
+        upload_id: &str,
+        row_numbers: &[u64],
+        values: &[String],
+    ) -> Result<BatchContext, PortError> {
+        let client = self.client().await?;
+        let rows: Vec<i32> = row_numbers.iter().map(|n| to_i32(*n)).collect::<Result<_, _>>()?;
+        let p_decided: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&upload_id, &rows];
+        let p_owners: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&upload_id, &values];
+        let p_holders: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&values];
+        let p_upload: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&upload_id];
+        // Five independent queries, pipelined on one connection: one round trip's wait.
+        let (decided, owners, holders, categories, metadata) = futures::try_join!(
+            client.query(
+                "SELECT row_number, verdict, errors FROM upload_rows
+                 WHERE upload_id = $1 AND row_number = ANY($2)",
+                &p_decided,
+            ),
+            client.query(
+                "SELECT column_name, value, row_number FROM upload_claims
+                 WHERE upload_id = $1 AND value = ANY($2)",
+                &p_owners,
+            ),
+            client.query(
+                "SELECT sku, vendor_id, vendor_product_id FROM products WHERE sku = ANY($1)",
+                &p_holders,
+            ),
+            client.query(
+                "SELECT category_name FROM product_categories WHERE is_active",
+                &[]
+            ),
+            client.query_opt(
+                "SELECT metadata FROM upload_history WHERE upload_id = $1",
+                &p_upload
+            ),
+        )
+        .map_err(from_pg)?;
+        let mut ctx = BatchContext::default();
+        for r in decided {
+            let n: i32 = r.get(0);
+            ctx.decided.insert(n as u64, stored_verdict(r.get(1), r.get(2)));
+        }
+        for r in owners {
+            let n: i32 = r.get(2);
+            ctx.owners.insert((r.get(0), r.get(1)), n as u64);
+        }
+        for r in holders {
+            ctx.sku_holders.insert(r.get(0), (r.get(1), r.get(2)));
+        }
+        ctx.categories = categories.iter().map(|r| r.get(0)).collect();
+        ctx.columns = metadata.map(|r| columns_of(&r.get(0))).unwrap_or_default();
+        Ok(ctx)
+    }
+
+    async fn commit_verdicts(
+        &self,
+        upload_id: &str,
+        vendor_id: &str,
+        verdicts: &[(u64, Verdict)],
+    ) -> Result<HashMap<u64, StoredVerdict>, PortError> {
+        let mut standing: HashMap<u64, StoredVerdict> = HashMap::new();
+        if verdicts.is_empty() {
+            return Ok(standing);
+        }
+        let mut numbers = Vec::with_capacity(verdicts.len());
+        let mut kinds = Vec::with_capacity(verdicts.len());
+        let mut errors = Vec::with_capacity(verdicts.len());
+        for (n, v) in verdicts {
+            numbers.push(to_i32(*n)?);
+            kinds.push(if matches!(v, Verdict::Valid(_)) {
+                "valid"
+            } else {
+                "error"
+            });
+            errors.push(row_errors_json(v.errors())?);
+        }
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(from_pg)?;
+        lock_upload(&tx, upload_id).await?;
+        let inserted = tx
+            .query(
+                "INSERT INTO upload_rows (upload_id, row_number, verdict, errors)
+                 SELECT $1, r, v, e FROM unnest($2::int[], $3::text[], $4::jsonb[]) AS t(r, v, e)
+                 ON CONFLICT (upload_id, row_number) DO NOTHING
+                 RETURNING row_number",
+                &[&upload_id, &numbers, &kinds, &errors],
+            )
+            .await
+            .map_err(from_pg)?;
+        let inserted: std::collections::HashSet<u64> =
+            inserted.iter().map(|r| r.get::<_, i32>(0) as u64).collect();
+
+        let fresh_valid: Vec<&ValidProduct> = verdicts
+            .iter()
+            .filter(|(n, _)| inserted.contains(n))
+            .filter_map(|(_, v)| match v {
+                Verdict::Valid(p) => Some(p.as_ref()),
+                Verdict::Error(_) => None,
+            })
+            .collect();
+        if !fresh_valid.is_empty() {
+            upsert_products(&tx, upload_id, vendor_id, &fresh_valid).await?;
+            let n = fresh_valid.len() as i32;
+            tx.execute(
+                "UPDATE upload_history SET valid_records = valid_records + $2 WHERE upload_id = $1",
+                &[&upload_id, &n],
+            )
+            .await
+            .map_err(from_pg)?;
+        }
+        let lost: Vec<i32> = verdicts
+            .iter()
+            .filter(|(n, _)| !inserted.contains(n))
+            .map(|(n, _)| *n as i32)
+            .collect();
+        if !lost.is_empty() {
+            for r in tx
+                .query(
+                    "SELECT row_number, verdict, errors FROM upload_rows
+                     WHERE upload_id = $1 AND row_number = ANY($2)",
+                    &[&upload_id, &lost],
+                )
+                .await
+                .map_err(from_pg)?
+            {
+                let n: i32 = r.get(0);
+                standing.insert(n as u64, stored_verdict(r.get(1), r.get(2)));
+            }
+        }
+        tx.commit().await.map_err(from_pg)?;
+        for (n, v) in verdicts {
+            if inserted.contains(n) {
+                standing.insert(*n, v.stored());
+            }
+        }
+        Ok(standing)
+    }
+}
+
+async fn upsert_products(
+    tx: &deadpool_postgres::Transaction<'_>,
+    upload_id: &str,
+    vendor_id: &str,
+    products: &[&ValidProduct],
+) -> Result<(), PortError> {
+    let col = |f: fn(&ValidProduct) -> Option<String>| -> Vec<Option<String>> {
+        products.iter().map(|p| f(p)).collect()
+    };
+    let vpids: Vec<String> = products.iter().map(|p| p.vendor_product_id.clone()).collect();
+    let names: Vec<String> = products.iter().map(|p| p.product_name.clone()).collect();
+    let categories: Vec<String> = products.iter().map(|p| p.category.clone()).collect();
+    let skus: Vec<String> = products.iter().map(|p| p.sku.as_str().to_string()).collect();
+    let prices: Vec<Decimal> = products.iter().map(|p| p.price.value()).collect();
+    let compare: Vec<Option<Decimal>> = products
+        .iter()
+        .map(|p| p.compare_at_price.as_ref().map(|c| c.value()))
+        .collect();
+    let stock: Vec<i32> = products.iter().map(|p| p.stock_quantity).collect();
+    let units: Vec<String> = products.iter().map(|p| p.unit.clone()).collect();
+    let weights: Vec<Option<Decimal>> = products.iter().map(|p| p.weight_kg).collect();
+    tx.execute(
+        "INSERT INTO products (vendor_id, upload_id, vendor_product_id, product_name, category, subcategory,
+                               description, sku, brand, price, compare_at_price, stock_quantity, unit,
+                               weight_kg, dimensions_cm, image_url)
+         SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                                      $8::text[], $9::text[], $10::numeric[], $11::numeric[], $12::int[],
+                                      $13::text[], $14::numeric[], $15::text[], $16::text[])
+         ON CONFLICT (vendor_id, vendor_product_id) DO UPDATE SET
+             product_name = EXCLUDED.product_name, category = EXCLUDED.category,
+             subcategory = EXCLUDED.subcategory, description = EXCLUDED.description,
+             sku = EXCLUDED.sku, brand = EXCLUDED.brand, price = EXCLUDED.price,
+             compare_at_price = EXCLUDED.compare_at_price, stock_quantity = EXCLUDED.stock_quantity,
+             unit = EXCLUDED.unit, weight_kg = EXCLUDED.weight_kg,
+             dimensions_cm = EXCLUDED.dimensions_cm, image_url = EXCLUDED.image_url,
+             upload_id = EXCLUDED.upload_id",
+        &[
+            &vendor_id,
+            &upload_id,
+            &vpids,
+            &names,
+            &categories,
+            &col(|p| p.subcategory.clone()),
+            &col(|p| p.description.clone()),
+            &skus,
+            &col(|p| p.brand.clone()),
+            &prices,
+            &compare,
+            &stock,
+            &units,
+            &weights,
+            &col(|p| p.dimensions_cm.clone()),
+            &col(|p| p.image_url.clone()),
+        ],
+    )
+    .await
+    .map_err(from_pg)?;
+    Ok(())
+}

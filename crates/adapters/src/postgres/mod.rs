@@ -1,0 +1,94 @@
+//! PostgreSQL: the pool, vendors, the upload ledger and the catalog.
+//!
+//! Every write that moves a counter happens in a transaction that first locks the
+//! upload's `upload_history` row, so the validator and the error processor (and
+//! redeliveries of either) serialise on it and each row is counted exactly once.
+
+mod auth;
+mod catalog;
+mod completion;
+mod errors;
+mod intake;
+#[cfg(feature = "migrations")]
+pub mod migrations;
+mod pool;
+
+pub use auth::{is_authentication_failure, tls_config, CredentialError, Credentials, Endpoint, TOKEN_REUSE};
+pub use pool::{pool, POOL_SIZE};
+
+use crate::classify::{from_pg, from_pool};
+use crate::config::ConfigError;
+use domain::model::RowError;
+use domain::ports::StoredVerdict;
+use domain::upload::UploadStatus;
+use domain::PortError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PoolBuildError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot build the PostgreSQL pool: {0}")]
+    Build(String),
+}
+
+/// The pipeline's database: one pool behind every PostgreSQL port.
+#[derive(Clone)]
+pub struct PgCatalog {
+    pool: deadpool_postgres::Pool,
+}
+
+impl PgCatalog {
+    pub fn new(pool: deadpool_postgres::Pool) -> Self {
+        PgCatalog { pool }
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, PortError> {
+        self.pool.get().await.map_err(from_pool)
+    }
+}
+
+fn status_from(s: &str) -> Result<UploadStatus, PortError> {
+    UploadStatus::parse(s)
+        .ok_or_else(|| PortError::rejected("PostgreSQL", format!("unknown upload status {s:?}")))
+}
+
+fn row_errors_json(errors: &[RowError]) -> Result<serde_json::Value, PortError> {
+    serde_json::to_value(errors).map_err(|e| PortError::rejected("PostgreSQL", e))
+}
+
+fn columns_of(metadata: &serde_json::Value) -> Vec<String> {
+    metadata
+        .get("columns")
+        .and_then(|c| c.as_array())
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+fn to_i32(n: u64) -> Result<i32, PortError> {
+    i32::try_from(n).map_err(|_| PortError::rejected("PostgreSQL", format!("row number {n} out of range")))
+}
+
+async fn lock_upload(tx: &deadpool_postgres::Transaction<'_>, upload_id: &str) -> Result<(), PortError> {
+    let row = tx
+        .query_opt(
+            "SELECT 1 FROM upload_history WHERE upload_id = $1 FOR UPDATE",
+            &[&upload_id],
+        )
+        .await
+        .map_err(from_pg)?;
+    match row {
+        Some(_) => Ok(()),
+        None => Err(PortError::rejected(
+            "PostgreSQL",
+            format!("upload {upload_id} has no upload_history row"),
+        )),
+    }
+}
+
+fn stored_verdict(verdict: &str, errors: serde_json::Value) -> StoredVerdict {
+    if verdict == "valid" {
+        StoredVerdict::Valid
+    } else {
+        StoredVerdict::Error(serde_json::from_value(errors).unwrap_or_default())
+    }
+}

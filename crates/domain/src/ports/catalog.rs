@@ -1,0 +1,101 @@
+//! The catalog side of validation: what a batch needs to be judged, and the verdicts.
+
+use crate::error::PortError;
+use crate::model::{ProductData, RowError, UploadRecord};
+use crate::validation::{dedup_key, DuplicateFacts, ValidProduct};
+use async_trait::async_trait;
+use std::collections::HashMap;
+
+/// A verdict on one data row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    Valid(Box<ValidProduct>),
+    Error(Vec<RowError>),
+}
+
+impl Verdict {
+    pub fn errors(&self) -> &[RowError] {
+        match self {
+            Verdict::Valid(_) => &[],
+            Verdict::Error(errors) => errors,
+        }
+    }
+
+    /// What the ledger keeps of it (the product itself lives in `products`).
+    pub fn stored(&self) -> StoredVerdict {
+        match self {
+            Verdict::Valid(_) => StoredVerdict::Valid,
+            Verdict::Error(errors) => StoredVerdict::Error(errors.clone()),
+        }
+    }
+}
+
+/// A verdict as the ledger stores it (the product itself lives in `products`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoredVerdict {
+    Valid,
+    Error(Vec<RowError>),
+}
+
+/// Everything the validator needs from PostgreSQL for one batch of one upload.
+#[derive(Debug, Clone, Default)]
+pub struct BatchContext {
+    /// Verdicts already decided for rows of this batch (redelivery).
+    pub decided: HashMap<u64, StoredVerdict>,
+    /// (column, trimmed value) → lowest row number of the file carrying it.
+    pub owners: HashMap<(String, String), u64>,
+    /// sku → (vendor_id, vendor_product_id) of the catalog product holding it.
+    pub sku_holders: HashMap<String, (String, String)>,
+    /// Active category names, canonical spelling.
+    pub categories: Vec<String>,
+    /// The file's normalised header, in file order (errors are reported in this order).
+    pub columns: Vec<String>,
+}
+
+impl BatchContext {
+    /// What this context says about the item's sku and vendor_product_id: an earlier
+    /// row of the file owning either value, or the sku held by another catalog product
+    /// (another vendor's, or this vendor's under another vendor_product_id).
+    pub fn duplicate_facts(&self, item: &UploadRecord) -> DuplicateFacts {
+        let data = &item.product_data;
+        let earlier_owner = |column: &str| {
+            dedup_key(data, column)
+                .and_then(|v| self.owners.get(&(column.to_string(), v.to_string())))
+                .copied()
+                .filter(|owner| *owner < item.row_number)
+        };
+        DuplicateFacts {
+            sku_taken_earlier_in_file: earlier_owner("sku"),
+            vendor_product_id_taken_earlier_in_file: earlier_owner("vendor_product_id"),
+            sku_owned_by_other_product: self.sku_held_by_other_product(&item.vendor_id, data),
+        }
+    }
+
+    fn sku_held_by_other_product(&self, vendor_id: &str, data: &ProductData) -> bool {
+        let Some((holder_vendor, holder_vpid)) = dedup_key(data, "sku").and_then(|s| self.sku_holders.get(s))
+        else {
+            return false;
+        };
+        holder_vendor != vendor_id || Some(holder_vpid.as_str()) != dedup_key(data, "vendor_product_id")
+    }
+}
+
+#[async_trait]
+pub trait CatalogStore: Send + Sync {
+    /// One constant set of queries per batch, whatever its size.
+    async fn batch_context(
+        &self,
+        upload_id: &str,
+        row_numbers: &[u64],
+        values: &[String],
+    ) -> Result<BatchContext, PortError>;
+    /// In one transaction: records the verdicts not yet recorded, upserts the newly
+    /// valid products and counts them. Returns the verdict that stands for each row
+    /// (a concurrent delivery may have decided a row first).
+    async fn commit_verdicts(
+        &self,
+        upload_id: &str,
+        vendor_id: &str,
+        verdicts: &[(u64, Verdict)],
+    ) -> Result<HashMap<u64, StoredVerdict>, PortError>;
+}

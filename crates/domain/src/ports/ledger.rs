@@ -1,0 +1,162 @@
+//! The upload's bookkeeping in PostgreSQL (history, claims, verdict ledger, errors),
+//! cut by consumer: the parser's intake, the error processor's error rows, and the
+//! finaliser's completion. One database serves all three, so a verdict one of them
+//! records is a counter the others read.
+
+use crate::codes::ErrorCode;
+use crate::error::PortError;
+use crate::model::{ProductData, RowError, UploadRecord};
+use crate::report::ReportLine;
+use crate::upload::UploadStatus;
+use crate::validation::{dedup_key, CLAIMED_COLUMNS};
+use crate::vendor::VendorStatus;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+/// `vendors`.
+#[async_trait]
+pub trait VendorDirectory: Send + Sync {
+    /// The vendor's status, `None` when no such vendor is registered.
+    async fn vendor_status(&self, vendor_id: &str) -> Result<Option<VendorStatus>, PortError>;
+}
+
+/// A value a row carries in a column whose values must be unique within the file.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Claim {
+    pub column: &'static str,
+    pub value: String,
+    pub row_number: u64,
+}
+
+impl Claim {
+    /// The values row `row_number` carries in the columns that must be unique within
+    /// the file ([`CLAIMED_COLUMNS`]), decided on the trimmed value.
+    pub fn of_row(row_number: u64, data: &ProductData) -> impl Iterator<Item = Claim> + '_ {
+        CLAIMED_COLUMNS.into_iter().filter_map(move |column| {
+            dedup_key(data, column).map(|value| Claim {
+                column,
+                value: value.to_string(),
+                row_number,
+            })
+        })
+    }
+}
+
+/// What the parser knows when an upload starts.
+#[derive(Debug, Clone)]
+pub struct UploadStart {
+    pub upload_id: String,
+    pub vendor_id: String,
+    pub file_name: String,
+    pub s3_key: String,
+    pub total_records: u64,
+    pub columns: Vec<String>,
+    pub uploaded_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartOutcome {
+    /// First delivery of this upload.
+    Created,
+    /// A redelivery; `parsed` says whether every item was already written.
+    Existing { parsed: bool },
+}
+
+/// A file-level failure (row 0).
+#[derive(Debug, Clone)]
+pub struct FileFailure {
+    pub upload_id: String,
+    pub vendor_id: String,
+    pub file_name: String,
+    pub s3_key: String,
+    pub columns: Vec<String>,
+    pub error: RowError,
+    pub report_key: String,
+    pub uploaded_at: DateTime<Utc>,
+}
+
+/// csv-parser's side of the ledger.
+#[async_trait]
+pub trait UploadIntake: Send + Sync {
+    /// Registers, per (column, value), the lowest row carrying it.
+    async fn register_claims(&self, upload_id: &str, claims: &[Claim]) -> Result<(), PortError>;
+    /// Creates the `processing` history row with the exact total, once.
+    async fn start_upload(&self, start: &UploadStart) -> Result<StartOutcome, PortError>;
+    /// Every item of the upload is written.
+    async fn mark_parsed(&self, upload_id: &str) -> Result<(), PortError>;
+    /// Records a file-level failure: `failed` history with zero counts and its row-0 error.
+    async fn fail_upload(&self, failure: &FileFailure) -> Result<(), PortError>;
+}
+
+/// A row the error processor records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorRow {
+    pub row_number: u64,
+    pub vendor_product_id: Option<String>,
+    pub errors: Vec<RowError>,
+    /// `None` for rows whose cells could not be read (malformed, not UTF-8).
+    pub original: Option<ProductData>,
+}
+
+impl ErrorRow {
+    /// The row of an `error` item as it is recorded. An item marked `error` without
+    /// reasons still counts, with what is known of it.
+    pub fn from_item(item: &UploadRecord) -> ErrorRow {
+        let mut errors = item.error_reason.clone();
+        if errors.is_empty() {
+            let code = item.error_type.unwrap_or(ErrorCode::MalformedRow);
+            errors.push(RowError::new(
+                code,
+                "",
+                format!("Row {} could not be processed ({code}).", item.row_number),
+            ));
+        }
+        let unreadable = errors.iter().any(|e| e.error_type.leaves_cells_unread());
+        ErrorRow {
+            row_number: item.row_number,
+            vendor_product_id: item.product_data.get("vendor_product_id").cloned(),
+            errors,
+            original: (!unreadable).then(|| item.product_data.clone()),
+        }
+    }
+}
+
+/// error-processor's side of the ledger.
+#[async_trait]
+pub trait ErrorLedger: Send + Sync {
+    /// Records the errors of rows not yet recorded; returns how many rows were new.
+    async fn record_errors(
+        &self,
+        upload_id: &str,
+        vendor_id: &str,
+        rows: &[ErrorRow],
+    ) -> Result<u64, PortError>;
+}
+
+/// `upload_history` as the finaliser sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadState {
+    pub upload_id: String,
+    pub vendor_id: String,
+    pub status: UploadStatus,
+    pub total_records: i64,
+    pub valid_records: i64,
+    pub error_records: i64,
+    pub error_file_s3_key: Option<String>,
+    pub columns: Vec<String>,
+}
+
+/// The finaliser's side of the ledger.
+#[async_trait]
+pub trait UploadCompletion: Send + Sync {
+    async fn state(&self, upload_id: &str) -> Result<Option<UploadState>, PortError>;
+    /// Every error of the upload in report order (row, then recording order).
+    async fn report_lines(&self, upload_id: &str) -> Result<Vec<ReportLine>, PortError>;
+    /// Sets the final status if the upload is still processing and complete; false otherwise.
+    async fn finish(
+        &self,
+        upload_id: &str,
+        status: UploadStatus,
+        report_key: Option<&str>,
+    ) -> Result<bool, PortError>;
+}

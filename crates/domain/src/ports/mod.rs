@@ -1,0 +1,26 @@
+//! Ports: the narrow traits the handlers are generic over, one per thing a handler
+//! needs from the outside world. The `adapters` crate implements them on S3, DynamoDB
+//! and PostgreSQL; the `testkit` crate implements each once in memory for unit tests.
+//!
+//! | port | used by |
+//! |---|---|
+//! | [`ObjectStore`] | csv-parser (read the upload), the finaliser (write the report) |
+//! | [`RecordStore`] | csv-parser (write items), stream-validator (mark them) |
+//! | [`VendorDirectory`] | csv-parser (may this vendor upload?) |
+//! | [`UploadIntake`] | csv-parser (claims, the history row, file-level failures) |
+//! | [`CatalogStore`] | stream-validator (context of a batch, verdicts, upserts) |
+//! | [`ErrorLedger`] | error-processor (error rows, counted once) |
+//! | [`UploadCompletion`] | the finaliser, whoever calls it |
+
+mod catalog;
+mod ledger;
+mod objects;
+mod records;
+
+pub use catalog::{BatchContext, CatalogStore, StoredVerdict, Verdict};
+pub use ledger::{
+    Claim, ErrorLedger, ErrorRow, FileFailure, StartOutcome, UploadCompletion, UploadIntake, UploadStart,
+    UploadState, VendorDirectory,
+};
+pub use objects::{ObjectInfo, ObjectReader, ObjectStore};
+pub use records::RecordStore;

@@ -1,0 +1,14 @@
+//! Test doubles in one place (never in a production build): one in-memory
+//! implementation of each port, with DynamoDB's and PostgreSQL's semantics where the
+//! handlers rely on them, and the events a function receives.
+
+pub mod events;
+pub mod memory;
+pub mod profiles;
+pub mod reviews;
+pub mod warranties;
+
+pub use memory::Memory;
+pub use profiles::InMemoryProfiles;
+pub use reviews::InMemoryReviewIndex;
+pub use warranties::InMemoryWarranties;

@@ -1,0 +1,241 @@
+//! One in-memory implementation of every pipeline port: `Memory` plays PostgreSQL
+//! (vendors, the ledger and the catalog share it, as `PgCatalog` does: a verdict
+//! committed by one is a counter the other reads), the `UploadRecords` table and the
+//! bucket. Any call can be made to fail transiently, for one upload or for all, a given
+//! number of times.
+
+mod catalog;
+mod ledger;
+mod objects;
+mod records;
+
+use domain::model::UploadRecord;
+use domain::ports::StoredVerdict;
+use domain::report::ReportLine;
+use domain::upload::UploadStatus;
+use domain::validation::ValidProduct;
+use domain::vendor::VendorStatus;
+use domain::PortError;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+/// `upload_history`.
+pub struct History {
+    pub vendor_id: String,
+    pub status: UploadStatus,
+    pub total: i64,
+    pub valid: i64,
+    pub errors: i64,
+    pub report_key: Option<String>,
+    pub columns: Vec<String>,
+    pub parsed: bool,
+}
+
+impl History {
+    /// A `processing` upload of `total` rows, parsed, nothing decided yet.
+    pub fn processing(vendor_id: &str, total: i64, columns: &[&str]) -> History {
+        History {
+            vendor_id: vendor_id.to_string(),
+            status: UploadStatus::Processing,
+            total,
+            valid: 0,
+            errors: 0,
+            report_key: None,
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            parsed: true,
+        }
+    }
+}
+
+/// `upload_rows`: the verdict that stands for a row, decided once.
+pub struct Decided {
+    pub verdict: StoredVerdict,
+    pub error_recorded: bool,
+}
+
+/// What PostgreSQL holds.
+#[derive(Default)]
+pub struct Db {
+    pub history: HashMap<String, History>,
+    pub rows: HashMap<(String, u64), Decided>,
+    /// `upload_claims`: (upload_id, column, value) → lowest row carrying it.
+    pub claims: HashMap<(String, String, String), u64>,
+    /// `products` by (vendor_id, vendor_product_id), with the upload that last wrote it.
+    pub products: HashMap<(String, String), (ValidProduct, String)>,
+    /// The unique index on `products.sku`: sku → (vendor_id, vendor_product_id).
+    pub sku_holders: HashMap<String, (String, String)>,
+    /// Active categories, canonical spelling.
+    pub categories: Vec<String>,
+    /// `validation_errors`, in insertion (error_id) order.
+    pub errors: Vec<StoredError>,
+}
+
+/// A `validation_errors` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredError {
+    pub upload_id: String,
+    /// `error_field`: the column, empty for row-level codes without one.
+    pub error_field: String,
+    pub line: ReportLine,
+}
+
+/// A transient fault waiting for a call.
+struct Fault {
+    pub call: &'static str,
+    /// `None`: whatever upload the call is about.
+    pub upload_id: Option<String>,
+    pub times: usize,
+}
+
+#[derive(Default)]
+pub struct Memory {
+    pub db: Mutex<Db>,
+    /// `UploadRecords` as the validator left it.
+    pub items: Mutex<BTreeMap<(String, String), UploadRecord>>,
+    /// Every `put_all` call, in order.
+    pub puts: Mutex<Vec<Vec<UploadRecord>>>,
+    pub objects: Mutex<HashMap<(String, String), Vec<u8>>>,
+    /// Every `finish` that ended an upload: (upload_id, status, report key).
+    pub finished: Mutex<Vec<(String, UploadStatus, Option<String>)>>,
+    faults: Mutex<Vec<Fault>>,
+    /// Every successful `record_errors`: (upload_id, row numbers given, rows that were new).
+    pub recorded: Mutex<Vec<(String, Vec<u64>, u64)>>,
+    /// How many objects were put (reports).
+    pub object_puts: Mutex<usize>,
+    /// `vendors`: id → status.
+    pub vendors: Mutex<HashMap<String, VendorStatus>>,
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>, PortError> {
+    m.lock().map_err(|e| PortError::rejected("memory", e))
+}
+
+pub(crate) fn no_history(upload_id: &str) -> PortError {
+    PortError::rejected("memory", format!("upload {upload_id} has no upload_history row"))
+}
+
+impl Memory {
+    /// The next `times` calls of `call` (the port method's name; about `upload_id`, or
+    /// any upload; for the object store, about that key) fail transiently.
+    pub fn fail(&self, call: &'static str, upload_id: Option<&str>, times: usize) {
+        self.faults.lock().unwrap_or_else(|e| e.into_inner()).push(Fault {
+            call,
+            upload_id: upload_id.map(str::to_string),
+            times,
+        });
+    }
+
+    pub(crate) fn trip(&self, call: &'static str, upload_id: &str) -> Result<(), PortError> {
+        let mut faults = lock(&self.faults)?;
+        let armed = faults
+            .iter_mut()
+            .find(|f| f.call == call && f.times > 0 && f.upload_id.as_deref().is_none_or(|u| u == upload_id));
+        if let Some(fault) = armed {
+            fault.times -= 1;
+            return Err(PortError::unavailable(
+                "memory",
+                format!("{call} for {upload_id}: injected fault"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The upsert on `(vendor_id, vendor_product_id)`, keeping the sku index in step.
+pub(crate) fn upsert(db: &mut Db, upload_id: &str, vendor_id: &str, product: &ValidProduct) {
+    let key = (vendor_id.to_string(), product.vendor_product_id.clone());
+    if let Some((old, _)) = db.products.get(&key) {
+        db.sku_holders.remove(old.sku.as_str());
+    }
+    db.sku_holders
+        .insert(product.sku.as_str().to_string(), key.clone());
+    db.products.insert(key, (product.clone(), upload_id.to_string()));
+}
+
+impl Memory {
+    /// An empty store whose catalog has these active categories and these vendors.
+    pub fn new(categories: &[&str], vendors: &[(&str, VendorStatus)]) -> Memory {
+        let memory = Memory::default();
+        if let Ok(mut db) = memory.db.lock() {
+            db.categories = categories.iter().map(|c| c.to_string()).collect();
+        }
+        if let Ok(mut v) = memory.vendors.lock() {
+            v.extend(vendors.iter().map(|(id, s)| (id.to_string(), *s)));
+        }
+        memory
+    }
+
+    /// Puts an object in the bucket (what a vendor's PUT leaves).
+    pub fn put_object(&self, bucket: &str, key: &str, body: impl Into<Vec<u8>>) {
+        if let Ok(mut objects) = self.objects.lock() {
+            objects.insert((bucket.to_string(), key.to_string()), body.into());
+        }
+    }
+
+    /// An object's body as text.
+    pub fn object_text(&self, bucket: &str, key: &str) -> Option<String> {
+        let objects = self.objects.lock().ok()?;
+        let body = objects.get(&(bucket.to_string(), key.to_string()))?;
+        Some(String::from_utf8_lossy(body).into_owned())
+    }
+
+    /// The item of row `n` as the table holds it.
+    pub fn item(&self, upload_id: &str, n: u64) -> Option<UploadRecord> {
+        let items = self.items.lock().ok()?;
+        items
+            .get(&(upload_id.to_string(), domain::model::record_id(n)))
+            .cloned()
+    }
+
+    /// Every item of the upload, in record order.
+    pub fn items_of(&self, upload_id: &str) -> Vec<UploadRecord> {
+        let Ok(items) = self.items.lock() else {
+            return Vec::new();
+        };
+        items
+            .values()
+            .filter(|i| i.upload_id == upload_id)
+            .cloned()
+            .collect()
+    }
+
+    /// Every (upload, row) ever passed to `put_all`, in order.
+    pub fn written(&self) -> Vec<(String, u64)> {
+        let Ok(puts) = self.puts.lock() else {
+            return Vec::new();
+        };
+        puts.iter()
+            .flatten()
+            .map(|r| (r.upload_id.clone(), r.row_number))
+            .collect()
+    }
+
+    /// (valid, error, status) of the upload's history row.
+    pub fn counters(&self, upload_id: &str) -> Option<(i64, i64, UploadStatus)> {
+        let db = self.db.lock().ok()?;
+        db.history.get(upload_id).map(|h| (h.valid, h.errors, h.status))
+    }
+
+    /// `validation_errors` rows of the upload, in insertion order.
+    pub fn error_lines(&self, upload_id: &str) -> Vec<ReportLine> {
+        self.errors_of(upload_id).into_iter().map(|e| e.line).collect()
+    }
+
+    /// `validation_errors` rows of the upload with their `error_field`, in insertion order.
+    pub fn errors_of(&self, upload_id: &str) -> Vec<StoredError> {
+        let Ok(db) = self.db.lock() else { return Vec::new() };
+        db.errors
+            .iter()
+            .filter(|e| e.upload_id == upload_id)
+            .cloned()
+            .collect()
+    }
+
+    /// The in-file owner registered for (column, value).
+    pub fn claim(&self, upload_id: &str, column: &str, value: &str) -> Option<u64> {
+        let db = self.db.lock().ok()?;
+        db.claims
+            .get(&(upload_id.to_string(), column.to_string(), value.to_string()))
+            .copied()
+    }
+}
