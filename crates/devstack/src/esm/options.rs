@@ -1,0 +1,50 @@
+//! How a drain runs.
+
+use super::consumer::RecordFilter;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How a drain runs.
+#[derive(Clone)]
+pub struct DrainOptions {
+    /// `--redeliver`: invoke every delivered batch a second time, identical, and act
+    /// on both answers (the stricter one wins).
+    pub replay_batches: bool,
+    /// The drain ends after this many consecutive rounds (over every shard) in which
+    /// nothing new was read, nothing was delivered, and nothing awaits a retry.
+    pub idle_rounds: u32,
+    /// Pause between rounds that found nothing to do.
+    pub poll_interval: Duration,
+    /// The whole drain fails after this long.
+    pub timeout: Duration,
+    /// Records it rejects are treated like records no filter matches.
+    pub record_filter: Option<RecordFilter>,
+    /// JSON lines describing discarded batches (the SQS on-failure destination).
+    pub on_failure_log: Option<PathBuf>,
+}
+
+impl Default for DrainOptions {
+    fn default() -> Self {
+        Self {
+            replay_batches: false,
+            idle_rounds: 3,
+            poll_interval: Duration::from_millis(250),
+            timeout: Duration::from_secs(600),
+            record_filter: None,
+            on_failure_log: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for DrainOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DrainOptions")
+            .field("replay_batches", &self.replay_batches)
+            .field("idle_rounds", &self.idle_rounds)
+            .field("poll_interval", &self.poll_interval)
+            .field("timeout", &self.timeout)
+            .field("record_filter", &self.record_filter.as_ref().map(|_| "<fn>"))
+            .field("on_failure_log", &self.on_failure_log)
+            .finish()
+    }
+}
