@@ -14,6 +14,7 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(feature = "aws")]
 pub mod classify;
 pub mod config;
 #[cfg(feature = "dynamodb")]

@@ -70,14 +70,14 @@ pub trait CredentialSource: Send + Sync {
 
 /// Wall-clock time: a frozen or paused execution environment must see a cached
 /// token age, which a monotonic clock may not show.
-pub trait Clock: Send + Sync {
+pub trait TimeSource: Send + Sync {
     fn now(&self) -> SystemTime;
 }
 
 #[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
+pub struct SystemTimeClock;
 
-impl Clock for SystemClock {
+impl TimeSource for SystemTimeClock {
     fn now(&self) -> SystemTime {
         SystemTime::now()
     }
@@ -85,7 +85,7 @@ impl Clock for SystemClock {
 
 /// Produces a fresh RDS IAM authentication token.
 #[async_trait]
-pub trait TokenSigner: Send + Sync {
+pub trait IamTokenSigner: Send + Sync {
     async fn sign(&self) -> Result<String, CredentialError>;
 }
 
@@ -118,7 +118,7 @@ impl RdsTokenSigner {
 }
 
 #[async_trait]
-impl TokenSigner for RdsTokenSigner {
+impl IamTokenSigner for RdsTokenSigner {
     async fn sign(&self) -> Result<String, CredentialError> {
         self.generator
             .auth_token(&self.sdk)
@@ -130,14 +130,14 @@ impl TokenSigner for RdsTokenSigner {
 
 /// IAM mode: one token reused for [`TOKEN_REUSE`], then signed again.
 pub struct IamTokens {
-    signer: Box<dyn TokenSigner>,
-    clock: Box<dyn Clock>,
+    signer: Box<dyn IamTokenSigner>,
+    clock: Box<dyn TimeSource>,
     reuse_for: Duration,
     cached: tokio::sync::Mutex<Option<(String, SystemTime)>>,
 }
 
 impl IamTokens {
-    pub fn new(signer: Box<dyn TokenSigner>, clock: Box<dyn Clock>, reuse_for: Duration) -> Self {
+    pub fn new(signer: Box<dyn IamTokenSigner>, clock: Box<dyn TimeSource>, reuse_for: Duration) -> Self {
         IamTokens {
             signer,
             clock,
@@ -435,7 +435,7 @@ pub async fn manager(
         } => {
             let signer = RdsTokenSigner::new(sdk.clone(), host, *port, user, region)
                 .map_err(|e| PoolBuildError::Build(e.to_string()))?;
-            let tokens = IamTokens::new(Box::new(signer), Box::new(SystemClock), TOKEN_REUSE);
+            let tokens = IamTokens::new(Box::new(signer), Box::new(SystemTimeClock), TOKEN_REUSE);
             let endpoint = Endpoint {
                 host: host.clone(),
                 port: *port,
@@ -512,7 +512,7 @@ mod tests {
         }
     }
 
-    impl Clock for ManualClock {
+    impl TimeSource for ManualClock {
         fn now(&self) -> SystemTime {
             self.0.lock().map(|t| *t).unwrap_or(SystemTime::UNIX_EPOCH)
         }
@@ -526,7 +526,7 @@ mod tests {
     }
 
     #[async_trait]
-    impl TokenSigner for CountingSigner {
+    impl IamTokenSigner for CountingSigner {
         async fn sign(&self) -> Result<String, CredentialError> {
             if self.failing.load(Ordering::SeqCst) {
                 return Err(CredentialError::Token("no credentials".into()));
