@@ -54,7 +54,11 @@ export UPLOAD_BUCKET=vendor-uploads-local
 export MAX_UPLOAD_BYTES=104857600
 export REVIEWS_TOKEN_SECRET=local-dev-secret
 export TENANT_CLAIM=tenant_id
+export VENDOR_CLAIM=vendor_id
 export JWT_SIGNING_SECRET=local-dev-jwt-secret
+export JWT_ISSUER=devstack
+export VENDOR_API_AUDIENCE=vendor-api
+export GATEWAY_AUDIENCE=agentcore-gateway
 ENV
 mv "$tmp" "$ENV_FILE"
 log "wrote $ENV_FILE"

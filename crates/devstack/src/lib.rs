@@ -6,9 +6,11 @@ use std::path::PathBuf;
 
 pub mod env;
 pub mod esm;
+pub mod jwt;
 pub mod setup;
 mod setup_seed;
 mod setup_tables;
+pub mod token;
 pub mod tool;
 pub mod upload;
 

@@ -40,6 +40,20 @@ enum Command {
         #[arg(long)]
         redeliver: bool,
     },
+    /// Mint a token of the local identity provider and print it alone on one line: for the
+    /// vendor API (`--vendor`, claim VENDOR_CLAIM) or the agent gateway (`--tenant`,
+    /// claim TENANT_CLAIM).
+    Token {
+        /// A vendor id: a token `devstack api` accepts, carrying this vendor.
+        #[arg(long, conflicts_with = "tenant", required_unless_present = "tenant")]
+        vendor: Option<String>,
+        /// A tenant id: a token `devstack gateway` accepts, carrying this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Lifetime in seconds (negative: already expired, for trying refusals).
+        #[arg(long, default_value_t = 3600, allow_hyphen_values = true)]
+        ttl: i64,
+    },
     /// Call an agent tool's Lambda as the Gateway would and print its JSON result.
     Tool {
         /// The plain tool name, e.g. get_product_reviews.
@@ -74,6 +88,9 @@ async fn main() -> ExitCode {
             })
             .await
         }
+        Command::Token { vendor, tenant, ttl } => devstack::token::run(vendor, tenant, ttl).map(|token| {
+            println!("{token}");
+        }),
         Command::Tool {
             tool_name,
             args,

@@ -14,19 +14,13 @@ use crate::ToolArgs;
 use adapters::config::{parsed_or, required, ProcessEnv};
 use adapters::dynamodb::{DynamoProfiles, DynamoReviewIndex, DynamoWarranties};
 use anyhow::{anyhow, bail, Context as _};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use domain::tools::gateway::{self, CUSTOMER_PROFILE_TARGET, REVIEWS_TARGET, WARRANTY_TARGET};
 use domain::tools::profile::{GET_CUSTOMER_PROFILE, UPDATE_CUSTOMER_PROFILE};
 use domain::tools::reviews::{TokenSigner, GET_PRODUCT_REVIEWS, SEARCH_REVIEWS};
 use domain::tools::warranty::{SystemClock, CHECK_WARRANTY_STATUS};
 use gateway_interceptor::{InterceptorConfig, DEFAULT_TENANT_CLAIM, TENANT_CLAIM_ENV};
-use hmac::{Hmac, Mac};
 use lambda_runtime::LambdaEvent;
 use serde_json::{json, Value};
-use sha2::Sha256;
-
-pub const JWT_SECRET_ENV: &str = "JWT_SIGNING_SECRET";
 
 /// The Gateway target that serves a tool.
 pub fn target_of(tool: &str) -> Option<&'static str> {
@@ -73,12 +67,10 @@ enum Forwarded {
 /// The MCP `tools/call` the agent would send, through the real interceptor handler.
 async fn through_interceptor(full_name: &str, arguments: Value, tenant: &str) -> anyhow::Result<Forwarded> {
     let claim: String = parsed_or(&ProcessEnv, TENANT_CLAIM_ENV, DEFAULT_TENANT_CLAIM.to_string())?;
-    let secret = required(
-        &ProcessEnv,
-        JWT_SECRET_ENV,
-        "the HS256 key devstack signs its JWTs with (source .local/env)",
-    )?;
-    let token = hs256_jwt(&secret, &claim, tenant)?;
+    let jwt = crate::jwt::Jwt::from_source(&ProcessEnv)?;
+    let mut claims = serde_json::Map::new();
+    claims.insert(claim.clone(), json!(tenant));
+    let token = jwt.mint(&jwt.gateway_audience, claims, crate::jwt::DEFAULT_TTL)?;
     let body = json!({
         "jsonrpc": "2.0",
         "id": 1,
@@ -177,26 +169,6 @@ pub async fn invoke(full_name: &str, arguments: Value) -> anyhow::Result<Value> 
     result.map_err(|e| anyhow!("the function failed (a Lambda error, not a tool result): {e}"))
 }
 
-/// An HS256 JWT as an identity provider would issue it (the local stand-in for the
-/// token the Gateway's CUSTOM_JWT authorizer verifies).
-pub fn hs256_jwt(secret: &str, tenant_claim: &str, tenant: &str) -> anyhow::Result<String> {
-    let now = chrono::Utc::now().timestamp();
-    let mut claims = serde_json::Map::new();
-    claims.insert("sub".into(), json!("devstack"));
-    claims.insert("iss".into(), json!("devstack"));
-    claims.insert("aud".into(), json!("agentcore-gateway"));
-    claims.insert("iat".into(), json!(now));
-    claims.insert("exp".into(), json!(now + 300));
-    claims.insert(tenant_claim.into(), json!(tenant));
-    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
-    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims)?);
-    let signing_input = format!("{header}.{payload}");
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|e| anyhow!("{e}"))?;
-    mac.update(signing_input.as_bytes());
-    let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
-    Ok(format!("{signing_input}.{signature}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,18 +179,5 @@ mod tests {
         assert_eq!(target_of("check_warranty_status"), Some("warranty"));
         assert_eq!(target_of("update_customer_profile"), Some("customer-profile"));
         assert_eq!(target_of("nope"), None);
-    }
-
-    #[test]
-    fn jwts_carry_the_tenant_claim() {
-        let t = hs256_jwt("s", "tenant_id", "tenanta").unwrap_or_default();
-        let payload = t.split('.').nth(1).unwrap_or("");
-        let claims: Value = URL_SAFE_NO_PAD
-            .decode(payload)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
-        assert_eq!(claims["tenant_id"], "tenanta");
-        assert_eq!(claims["sub"], "devstack");
     }
 }
