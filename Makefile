@@ -17,13 +17,14 @@ ENV_FILE := .local/env
 timed = start=$$(date +%s%3N); $(2); end=$$(date +%s%3N); \
 	printf '[make] %s took %d.%02d s\n' "$(1)" $$(((end-start)/1000)) $$((((end-start)%1000)/10)) >&2
 
-.PHONY: help up down status setup devstack demo test bench build lint
+.PHONY: help up down status setup devstack demo test unit bench build lint machete
 
 help:
 	@echo "make up      start the local stack, write $(ENV_FILE), create tables/bucket, migrate, seed"
 	@echo "make down    stop what make up started"
 	@echo "make status  show which services answer"
 	@echo "make test    make up, then fmt check, clippy, template linters and every test"
+	@echo "make unit    every test that needs no local stack (seconds, once built)"
 	@echo "make demo    make up, then a tour of the pipeline and the agent tools"
 	@echo "make bench   benchmarks against their baselines"
 	@echo "make build   every function for Lambda, arm64 (cargo-lambda)"
@@ -53,10 +54,26 @@ demo: up
 # Every function for Lambda (arm64, cargo-lambda): see make/infra.mk.
 build: lambda-build
 
-# Formatting, lints (warnings are errors), and the template linters (make/infra.mk adds them).
-lint:
+# Formatting, lints (warnings are errors), no unused dependency, and the template linters
+# (make/infra.mk adds them).
+lint: machete
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# cargo-machete, pinned, installed once into .local/cargo-tools: fails on a dependency a
+# crate declares and never uses.
+MACHETE_VERSION := 0.9.2
+MACHETE := .local/cargo-tools/bin/cargo-machete
+$(MACHETE):
+	$(CARGO) install --quiet --locked cargo-machete --version $(MACHETE_VERSION) --root .local/cargo-tools
+machete: $(MACHETE)
+	$(MACHETE)
+
+# The edit-compile loop: unit tests on in-memory ports, the rules, the ESM state machine,
+# the runtime shim. No local stack needed.
+unit:
+	$(CARGO) test --workspace --exclude e2e --lib --bins
+	$(CARGO) test -p lambda-shim --tests
 
 # Benchmarks against their baselines, printed side by side (needs the stack for writes).
 bench: up

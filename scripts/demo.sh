@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 DEVSTACK="${CARGO_TARGET_DIR:-$PWD/target}/debug/devstack"
 RUN_ID="$(date +%H%M%S)"
 
-say()  { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# Bold headings on a terminal only: piped into a file, the demo stays plain text.
+if [ -t 1 ]; then BOLD=$'\033[1m' PLAIN=$'\033[0m'; else BOLD='' PLAIN=''; fi
+say()  { printf '\n%s== %s%s\n' "$BOLD" "$*" "$PLAIN"; }
 pretty() { python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin), indent=2, ensure_ascii=False))'; }
 sql() { psql "$DATABASE_URL" -X -q -P pager=off -c "$1"; }
 field() { python3 -c "import json,sys; v=json.load(sys.stdin).get('$1'); print('' if v is None else v)"; }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 pub mod env;
 pub mod esm;
 pub mod jwt;
+pub mod progress;
 pub mod setup;
 mod setup_seed;
 mod setup_tables;

@@ -121,6 +121,8 @@ impl Stack {
             put.version_id(),
             event_time,
         );
+        let _progress = crate::progress::wanted()
+            .then(|| crate::progress::start(self.database_url.clone(), upload_id.clone()));
         let deliveries = if redeliver { 2 } else { 1 };
         for _ in 0..deliveries {
             self.invoke_parser(&event).await?;
