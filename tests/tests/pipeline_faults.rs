@@ -37,6 +37,7 @@ async fn postgres_down_during_validation_marks_nothing_and_the_retry_completes_e
     let proxied = retarget_url(&url, proxy.addr()).expect("url");
     let pool = adapters::postgres::pool(
         &adapters::config::DatabaseConfig::Url(proxied),
+        &adapters::config::SessionLimits::default(),
         &adapters::aws::sdk_config().await,
     )
     .await

@@ -57,25 +57,26 @@ where
 }
 
 #[cfg(feature = "postgres")]
-/// SQLSTATE classes and codes that mean "later": connection trouble, resource
-/// exhaustion, serialization failures, deadlocks, shutdown, and a unique violation
-/// lost to a concurrent writer (the retry sees the winner and decides again).
+/// Whether a PostgreSQL failure with this SQLSTATE (`None`: no server verdict at all —
+/// I/O, a closed connection, a client-side timeout) is worth retrying: connection trouble
+/// (08), an expired IAM token or rotated secret (28: fresh credentials next time),
+/// resource exhaustion (53), shutdown or a cancelled statement — `statement_timeout` is
+/// 57014 (57), serialization failures and deadlocks (40001, 40P01), a unique violation lost
+/// to a concurrent writer (23505: the retry sees the winner and decides again), a lock not
+/// available (55P03: `lock_timeout`), and a transaction ended by
+/// `idle_in_transaction_session_timeout` (25P03).
+pub fn transient_sqlstate(code: Option<&str>) -> bool {
+    let Some(code) = code else { return true };
+    ["08", "28", "53", "57"]
+        .iter()
+        .any(|class| code.starts_with(class))
+        || ["40001", "40P01", "23505", "55P03", "25P03"].contains(&code)
+}
+
+#[cfg(feature = "postgres")]
+/// Classifies a PostgreSQL failure by its SQLSTATE ([`transient_sqlstate`]).
 pub fn from_pg(err: tokio_postgres::Error) -> PortError {
-    let transient = match err.code() {
-        None => true, // I/O, closed connection, timeout: no server verdict at all.
-        Some(state) => {
-            let code = state.code();
-            code.starts_with("08")
-                // An expired IAM token or a rotated secret: fresh credentials next time.
-                || code.starts_with("28")
-                || code.starts_with("53")
-                || code.starts_with("57")
-                || code == "40001"
-                || code == "40P01"
-                || code == "23505"
-                || code == "55P03"
-        }
-    };
+    let transient = transient_sqlstate(err.code().map(|c| c.code()));
     let message = match err.as_db_error() {
         Some(db) => format!("{} ({})", db.message(), db.code().code()),
         None => err.to_string(),
@@ -93,5 +94,46 @@ pub fn from_pool(err: deadpool_postgres::PoolError) -> PortError {
     match err {
         deadpool_postgres::PoolError::Backend(e) => from_pg(e),
         other => PortError::unavailable("PostgreSQL", other),
+    }
+}
+
+#[cfg(all(test, feature = "postgres"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlstates_of_a_world_that_is_down_are_transient_and_data_errors_are_not() {
+        let transient = [
+            None,
+            Some("08006"), // connection failure
+            Some("08001"),
+            Some("28P01"), // invalid password: an expired token
+            Some("28000"),
+            Some("53300"), // too many connections
+            Some("57014"), // statement_timeout
+            Some("57P01"), // admin shutdown
+            Some("40001"), // serialization failure
+            Some("40P01"), // deadlock
+            Some("23505"), // unique violation lost to a concurrent writer
+            Some("55P03"), // lock_timeout
+            Some("25P03"), // idle_in_transaction_session_timeout
+        ];
+        for code in transient {
+            assert!(transient_sqlstate(code), "{code:?} should be retried");
+        }
+        let permanent = [
+            Some("22021"), // invalid byte sequence (NUL)
+            Some("22001"), // value too long
+            Some("23502"), // not null violation
+            Some("23503"), // foreign key
+            Some("23514"), // check violation
+            Some("42P01"), // undefined table
+            Some("42601"), // syntax error
+            Some("25P02"), // in failed transaction: a bug, not the world
+            Some("55000"),
+        ];
+        for code in permanent {
+            assert!(!transient_sqlstate(code), "{code:?} should not be retried");
+        }
     }
 }

@@ -144,6 +144,54 @@ impl DatabaseConfig {
     }
 }
 
+/// Server-side limits set on every pipeline connection (PostgreSQL `options`), each
+/// shorter than the shortest pipeline function timeout (the validator's 60 s): a blocked
+/// lock or a runaway statement ends as an error the handler reports as a batch item
+/// failure, instead of a function timeout that loses the partial-batch response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimits {
+    pub statement_timeout_ms: u64,
+    pub lock_timeout_ms: u64,
+    pub idle_in_transaction_timeout_ms: u64,
+}
+
+pub const DB_STATEMENT_TIMEOUT_MS: &str = "DB_STATEMENT_TIMEOUT_MS";
+pub const DB_LOCK_TIMEOUT_MS: &str = "DB_LOCK_TIMEOUT_MS";
+pub const DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: &str = "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS";
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        SessionLimits {
+            statement_timeout_ms: 20_000,
+            lock_timeout_ms: 10_000,
+            idle_in_transaction_timeout_ms: 30_000,
+        }
+    }
+}
+
+impl SessionLimits {
+    pub fn from_source(src: &(impl Source + ?Sized)) -> Result<Self, ConfigError> {
+        let d = SessionLimits::default();
+        Ok(SessionLimits {
+            statement_timeout_ms: parsed_or(src, DB_STATEMENT_TIMEOUT_MS, d.statement_timeout_ms)?,
+            lock_timeout_ms: parsed_or(src, DB_LOCK_TIMEOUT_MS, d.lock_timeout_ms)?,
+            idle_in_transaction_timeout_ms: parsed_or(
+                src,
+                DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+                d.idle_in_transaction_timeout_ms,
+            )?,
+        })
+    }
+
+    /// The connection's `options` startup parameter.
+    pub fn options(&self) -> String {
+        format!(
+            "-c statement_timeout={} -c lock_timeout={} -c idle_in_transaction_session_timeout={}",
+            self.statement_timeout_ms, self.lock_timeout_ms, self.idle_in_transaction_timeout_ms
+        )
+    }
+}
+
 /// Settings shared by the three pipeline functions.
 #[derive(Debug, Clone)]
 pub struct PipelineConfig {
@@ -153,6 +201,7 @@ pub struct PipelineConfig {
     pub max_upload_bytes: u64,
     pub record_ttl_days: i64,
     pub database: DatabaseConfig,
+    pub session_limits: SessionLimits,
 }
 
 impl PipelineConfig {
@@ -167,6 +216,7 @@ impl PipelineConfig {
             max_upload_bytes: parsed_or(src, MAX_UPLOAD_BYTES, DEFAULT_MAX_UPLOAD_BYTES)?,
             record_ttl_days: parsed_or(src, RECORD_TTL_DAYS, DEFAULT_RECORD_TTL_DAYS)?,
             database: DatabaseConfig::from_source(src)?,
+            session_limits: SessionLimits::from_source(src)?,
         })
     }
 
@@ -221,6 +271,28 @@ mod tests {
             PipelineConfig::from_source(env.as_slice()),
             Err(ConfigError::Invalid { name, .. }) if name == "MAX_UPLOAD_BYTES"
         ));
+    }
+
+    #[test]
+    fn session_limits_default_under_the_validator_timeout_and_can_be_set() {
+        let d = SessionLimits::default();
+        for ms in [
+            d.statement_timeout_ms,
+            d.lock_timeout_ms,
+            d.idle_in_transaction_timeout_ms,
+        ] {
+            assert!(
+                ms < 60_000,
+                "{ms} ms is not shorter than the validator's 60 s timeout"
+            );
+        }
+        let env: &[(&str, &str)] = &[("DB_LOCK_TIMEOUT_MS", "250")];
+        let limits = SessionLimits::from_source(env).unwrap_or_default();
+        assert_eq!(limits.lock_timeout_ms, 250);
+        assert_eq!(
+            limits.options(),
+            "-c statement_timeout=20000 -c lock_timeout=250 -c idle_in_transaction_session_timeout=30000"
+        );
     }
 
     #[test]

@@ -26,7 +26,7 @@ impl PipelineAdapters {
     pub async fn from_env() -> Result<PipelineAdapters, InitError> {
         let config = PipelineConfig::from_env()?;
         let aws = crate::aws::sdk_config().await;
-        let pool = crate::postgres::pool(&config.database, &aws).await?;
+        let pool = crate::postgres::pool(&config.database, &config.session_limits, &aws).await?;
         Ok(PipelineAdapters {
             objects: S3Objects::new(crate::s3::client(&aws)),
             records: DynamoRecords::new(crate::dynamodb::client(&aws), config.upload_records_table.clone()),

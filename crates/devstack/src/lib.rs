@@ -36,7 +36,12 @@ pub struct ToolArgs {
 /// settings (URL, RDS IAM token or Secrets Manager secret).
 pub async fn migrate() -> anyhow::Result<()> {
     let config = adapters::config::DatabaseConfig::from_source(&adapters::config::ProcessEnv)?;
-    let pool = adapters::postgres::pool(&config, &adapters::aws::sdk_config().await).await?;
+    let pool = adapters::postgres::pool(
+        &config,
+        &adapters::config::SessionLimits::default(),
+        &adapters::aws::sdk_config().await,
+    )
+    .await?;
     let mut client = pool.get().await?;
     let applied = adapters::postgres::migrations::run(&mut client).await?;
     tracing::info!(applied, "migrations applied");

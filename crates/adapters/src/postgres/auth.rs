@@ -276,6 +276,8 @@ pub struct Endpoint {
     pub port: u16,
     pub dbname: String,
     pub user: Option<String>,
+    /// The `options` startup parameter (server-side session settings).
+    pub options: String,
 }
 
 impl Endpoint {
@@ -289,7 +291,8 @@ impl Endpoint {
             .dbname(&self.dbname)
             .ssl_mode(tokio_postgres::config::SslMode::Require)
             .connect_timeout(Duration::from_secs(5))
-            .application_name(APPLICATION_NAME);
+            .application_name(APPLICATION_NAME)
+            .options(&self.options);
         let user = credentials
             .and_then(|c| c.user.as_deref())
             .or(self.user.as_deref());
@@ -407,6 +410,7 @@ fn credential_failure() -> tokio_postgres::Error {
 /// not the init.
 pub async fn manager(
     config: &DatabaseConfig,
+    options: &str,
     sdk: &aws_config::SdkConfig,
 ) -> Result<deadpool_postgres::Manager, PoolBuildError> {
     // The bundle first: a wrong path fails fast, before any AWS client is built.
@@ -441,6 +445,7 @@ pub async fn manager(
                 port: *port,
                 dbname: dbname.clone(),
                 user: Some(user.clone()),
+                options: options.to_string(),
             };
             (endpoint, Arc::new(tokens))
         }
@@ -463,6 +468,7 @@ pub async fn manager(
                 port: *port,
                 dbname: dbname.clone(),
                 user: None,
+                options: options.to_string(),
             };
             (endpoint, Arc::new(secret))
         }
@@ -715,8 +721,10 @@ mod tests {
             port: 5433,
             dbname: "catalog".into(),
             user: Some("pipeline".into()),
+            options: "-c lock_timeout=1".into(),
         };
         let bare = endpoint.pg_config(None);
+        assert_eq!(bare.get_options(), Some("-c lock_timeout=1"));
         assert_eq!(bare.get_ssl_mode(), tokio_postgres::config::SslMode::Require);
         assert_eq!(bare.get_ports(), &[5433]);
         assert_eq!(bare.get_dbname(), Some("catalog"));
@@ -789,7 +797,7 @@ YyI/bWJwjz/RyBvPZfC0
         };
         // Fails on the bundle before any AWS client is built (no network in this test).
         let sdk = aws_config::SdkConfig::builder().build();
-        match manager(&config, &sdk).await {
+        match manager(&config, "", &sdk).await {
             Err(PoolBuildError::Build(m)) => assert!(m.contains("/nonexistent/rds-ca.pem"), "{m}"),
             other => panic!("expected a build error, got {:?}", other.map(|_| "a manager")),
         }

@@ -5,7 +5,7 @@
 //! fails the first event (retried), not the init.
 
 use super::PoolBuildError;
-use crate::config::DatabaseConfig;
+use crate::config::{DatabaseConfig, SessionLimits};
 use std::time::Duration;
 
 /// Maximum connections per execution environment. A Lambda environment handles one
@@ -25,22 +25,26 @@ pub(super) fn manager_config() -> deadpool_postgres::ManagerConfig {
 }
 
 /// `sdk` is the process's one AWS configuration (used by the IAM and secret modes).
+/// Every connection carries `limits` as server-side session settings.
 pub async fn pool(
     config: &DatabaseConfig,
+    limits: &SessionLimits,
     sdk: &aws_config::SdkConfig,
 ) -> Result<deadpool_postgres::Pool, PoolBuildError> {
     let (manager, create_timeout) = match config {
         DatabaseConfig::Url(url) => {
-            let pg: tokio_postgres::Config = url
+            let mut pg: tokio_postgres::Config = url
                 .parse()
                 .map_err(|e| PoolBuildError::Build(format!("DATABASE_URL does not parse: {e}")))?;
+            pg.options(limits.options());
             let manager =
                 deadpool_postgres::Manager::from_config(pg, tokio_postgres::NoTls, manager_config());
             (manager, CREATE_TIMEOUT_URL)
         }
-        DatabaseConfig::Iam { .. } | DatabaseConfig::Secret { .. } => {
-            (super::auth::manager(config, sdk).await?, CREATE_TIMEOUT_AUTH)
-        }
+        DatabaseConfig::Iam { .. } | DatabaseConfig::Secret { .. } => (
+            super::auth::manager(config, &limits.options(), sdk).await?,
+            CREATE_TIMEOUT_AUTH,
+        ),
     };
     deadpool_postgres::Pool::builder(manager)
         .max_size(POOL_SIZE)
