@@ -134,11 +134,12 @@ pub async fn put_with_event(
     let sequencer = devstack::upload::sequencer(now);
     let event = testkit::events::S3Put {
         etag: put.e_tag().unwrap_or_default(),
+        version_id: put.version_id(),
         at: now,
         ..testkit::events::s3_put(&stack.bucket, key, &sequencer)
     }
     .event()
     .expect("event");
-    let upload_id = domain::upload::upload_id(&stack.bucket, key, &sequencer, None, now);
+    let upload_id = domain::upload::upload_id(&stack.bucket, key, &sequencer, put.version_id(), now);
     (event, upload_id)
 }

@@ -31,11 +31,25 @@ impl S3Objects {
 
 #[async_trait]
 impl ObjectStore for S3Objects {
-    async fn head(&self, bucket: &str, key: &str) -> Result<Option<ObjectInfo>, PortError> {
-        match self.client.head_object().bucket(bucket).key(key).send().await {
+    async fn head(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<Option<ObjectInfo>, PortError> {
+        let head = self
+            .client
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .set_version_id(version_id.map(str::to_string))
+            .send()
+            .await;
+        match head {
             Ok(out) => Ok(Some(ObjectInfo {
                 size: out.content_length.unwrap_or(0).max(0) as u64,
                 etag: out.e_tag,
+                version_id: out.version_id.or_else(|| version_id.map(str::to_string)),
             })),
             Err(e) => {
                 if e.as_service_error().map(|s| s.is_not_found()).unwrap_or(false) {
@@ -53,6 +67,7 @@ impl ObjectStore for S3Objects {
             .get_object()
             .bucket(bucket)
             .key(key)
+            .set_version_id(info.version_id.clone())
             .set_if_match(info.etag.clone())
             .send()
             .await

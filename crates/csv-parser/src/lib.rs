@@ -25,7 +25,7 @@ use domain::ports::{
     UploadStart, VendorDirectory,
 };
 use domain::report::{self, ReportLine};
-use domain::upload::{decode_event_key, report_key, upload_id, UploadKey};
+use domain::upload::{decode_event_key, report_key, UploadEvent, UploadKey};
 use domain::PortError;
 use tracing::Instrument;
 
@@ -86,34 +86,50 @@ where
             tracing::warn!("S3 record without bucket or key; ignored");
             return Ok(Outcome::Ignored);
         };
-        let key = decode_event_key(raw_key);
-        let Some(upload) = UploadKey::parse(&key) else {
-            tracing::info!(key, "not a vendor upload; ignored");
+        self.handle_upload(&UploadEvent {
+            bucket: bucket.to_string(),
+            key: decode_event_key(raw_key),
+            sequencer: record.s3.object.sequencer.clone().unwrap_or_default(),
+            version_id: record.s3.object.version_id.clone(),
+            event_time: record.event_time,
+        })
+        .await
+    }
+
+    /// Parses one PUT (from its notification, or from the reconciler resuming it).
+    pub async fn handle_upload(&self, event: &UploadEvent) -> Result<Outcome, PortError> {
+        let Some(upload) = UploadKey::parse(&event.key) else {
+            tracing::info!(key = event.key, "not a vendor upload; ignored");
             return Ok(Outcome::Ignored);
         };
-        let event_time: DateTime<Utc> = record.event_time;
-        let id = upload_id(
-            bucket,
-            &key,
-            record.s3.object.sequencer.as_deref().unwrap_or(""),
-            record.s3.object.version_id.as_deref(),
-            event_time,
-        );
+        let id = event.upload_id();
         let span = tracing::info_span!("upload", upload_id = %id, vendor_id = %upload.vendor_id);
-        self.process(bucket, &key, &upload, id.clone(), event_time)
-            .instrument(span)
-            .await
+        self.process(event, &upload, id.clone()).instrument(span).await
     }
 
     async fn process(
         &self,
-        bucket: &str,
-        key: &str,
+        event: &UploadEvent,
         upload: &UploadKey,
         id: String,
-        event_time: DateTime<Utc>,
     ) -> Result<Outcome, PortError> {
-        let Some(info) = self.objects.head(bucket, key).await? else {
+        let (bucket, key, event_time) = (event.bucket.as_str(), event.key.as_str(), event.event_time);
+        // An upload that already has its history row was judged by an earlier delivery:
+        // never judge it again (the vendor's status may have changed since).
+        let existing = self.ledger.state(&id).await?;
+        if let Some(state) = &existing {
+            if state.status.is_final() || state.parsed {
+                tracing::info!("redelivered event for an upload already parsed; nothing to write");
+                // A crash after the last write may have left the end unrecorded.
+                domain::finalise::finalise(self.ledger, self.objects, bucket, &id).await?;
+                return Ok(Outcome::AlreadyParsed { upload_id: id });
+            }
+        }
+        let Some(info) = self
+            .objects
+            .head(bucket, key, event.version_id.as_deref())
+            .await?
+        else {
             tracing::warn!(key, "object no longer exists; ignored");
             return Ok(Outcome::Ignored);
         };
@@ -124,20 +140,10 @@ where
             event_time,
         };
 
-        match self.ledger.vendor_status(&upload.vendor_id).await? {
-            None => {
-                let error = messages::unknown_vendor(&upload.vendor_id);
+        if existing.is_none() {
+            if let Some(error) = self.refusal(upload, &info).await? {
                 return self.fail(&ctx, Vec::new(), Vec::new(), error).await;
             }
-            Some(status) if !status.may_upload() => {
-                let error = messages::inactive_vendor(&upload.vendor_id, status);
-                return self.fail(&ctx, Vec::new(), Vec::new(), error).await;
-            }
-            Some(_) => {}
-        }
-        if info.size > self.settings.max_upload_bytes {
-            let error = messages::file_too_large(info.size, self.settings.max_upload_bytes);
-            return self.fail(&ctx, Vec::new(), Vec::new(), error).await;
         }
 
         // Pass 1: header, row count, in-file ownership of sku and vendor_product_id.
@@ -189,6 +195,7 @@ where
             total_records: total,
             columns: header.columns.clone(),
             uploaded_at: event_time,
+            source: event.clone(),
         };
         let resume = match self.ledger.start_upload(&start).await? {
             StartOutcome::Created => false,
@@ -214,6 +221,24 @@ where
             upload_id: id,
             total_records: total,
         })
+    }
+
+    /// Why the vendor or the object's size refuse the file before it is read, if they do.
+    async fn refusal(&self, upload: &UploadKey, info: &ObjectInfo) -> Result<Option<RowError>, PortError> {
+        match self.ledger.vendor_status(&upload.vendor_id).await? {
+            None => return Ok(Some(messages::unknown_vendor(&upload.vendor_id))),
+            Some(status) if !status.may_upload() => {
+                return Ok(Some(messages::inactive_vendor(&upload.vendor_id, status)))
+            }
+            Some(_) => {}
+        }
+        if info.size > self.settings.max_upload_bytes {
+            return Ok(Some(messages::file_too_large(
+                info.size,
+                self.settings.max_upload_bytes,
+            )));
+        }
+        Ok(None)
     }
 
     async fn write_items(

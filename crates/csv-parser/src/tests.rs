@@ -201,3 +201,65 @@ async fn file_level_failures_are_recorded_with_a_report_and_no_items() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_version_the_event_names_is_read_even_after_an_overwrite() {
+    let mem = memory();
+    let key = "uploads/VEND001/v.csv";
+    let header = "vendor_product_id,product_name,category,sku,price,stock_quantity\n";
+    mem.put_object_version("b", key, "v1", format!("{header}P1,One,Books,S-1,1.00,1\n"));
+    mem.put_object_version(
+        "b",
+        key,
+        "v2",
+        format!("{header}P1,One,Books,S-1,1.00,1\nP2,Two,Books,S-2,2.00,2\n"),
+    );
+    let parser = Parser {
+        objects: &mem,
+        records: &mem,
+        ledger: &mem,
+        settings: &SETTINGS,
+    };
+    let put = |version: &'static str, sequencer: &'static str| {
+        let mut put = s3_put("b", key, sequencer);
+        put.version_id = Some(version);
+        put.event().expect("an S3 event")
+    };
+    // The first PUT's event arrives after the second PUT replaced the key.
+    let first = parser.handle(&put("v1", "00A1")).await.expect("handled");
+    let second = parser.handle(&put("v2", "00A2")).await.expect("handled");
+    let totals: Vec<u64> = first
+        .iter()
+        .chain(&second)
+        .map(|o| match o {
+            Outcome::Parsed { total_records, .. } => *total_records,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(totals, vec![1, 2], "each upload reads its own version");
+}
+
+#[tokio::test]
+async fn a_redelivery_after_the_vendor_was_suspended_keeps_the_first_verdict() {
+    let mem = memory();
+    let Outcome::Parsed { upload_id, .. } = run(&mem, "uploads/VEND001/s.csv", Some(CSV)).await else {
+        panic!("parsed")
+    };
+    mem.vendors
+        .lock()
+        .expect("lock")
+        .insert("VEND001".into(), VendorStatus::Suspended);
+    let again = run(&mem, "uploads/VEND001/s.csv", None).await;
+    assert_eq!(
+        again,
+        Outcome::AlreadyParsed {
+            upload_id: upload_id.clone()
+        }
+    );
+    assert!(mem.errors_of(&upload_id).is_empty(), "no INACTIVE_VENDOR verdict");
+    assert_eq!(
+        mem.object_puts.lock().map(|n| *n).unwrap_or(0),
+        0,
+        "no report written"
+    );
+}

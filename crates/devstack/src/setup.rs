@@ -79,8 +79,7 @@ async fn tables_and_seed(
 /// Creates the bucket; one this account already owns is fine.
 async fn ensure_bucket(client: &aws_sdk_s3::Client, bucket: &str) -> anyhow::Result<bool> {
     if client.head_bucket().bucket(bucket).send().await.is_ok() {
-        info!(bucket, created = false, "bucket ready");
-        return Ok(false);
+        return versioned(client, bucket, false).await;
     }
     let region = client
         .config()
@@ -108,7 +107,24 @@ async fn ensure_bucket(client: &aws_sdk_s3::Client, bucket: &str) -> anyhow::Res
                 .with_context(|| format!("CreateBucket {bucket}"))
         }
     };
-    info!(bucket, created, "bucket ready");
+    versioned(client, bucket, created).await
+}
+
+/// Versioned, as the template's bucket is: an event names the version to read.
+async fn versioned(client: &aws_sdk_s3::Client, bucket: &str, created: bool) -> anyhow::Result<bool> {
+    client
+        .put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| anyhow!(aws_sdk_s3::error::DisplayErrorContext(e)))
+        .with_context(|| format!("PutBucketVersioning {bucket}"))?;
+    info!(bucket, created, "bucket ready (versioned)");
     Ok(created)
 }
 

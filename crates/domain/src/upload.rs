@@ -82,6 +82,32 @@ pub fn upload_id(
     format!("UPLOAD_{}_{}", event_time.format("%Y%m%dT%H%M%S"), &digest[..12])
 }
 
+/// One PUT of an object, as its S3 notification names it: what the parser reads, and
+/// what the reconciler keeps (in `upload_history.metadata`) to resume a parse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadEvent {
+    pub bucket: String,
+    /// The decoded key.
+    pub key: String,
+    pub sequencer: String,
+    /// The version the event names (versioned bucket): the one to read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    pub event_time: DateTime<Utc>,
+}
+
+impl UploadEvent {
+    pub fn upload_id(&self) -> String {
+        upload_id(
+            &self.bucket,
+            &self.key,
+            &self.sequencer,
+            self.version_id.as_deref(),
+            self.event_time,
+        )
+    }
+}
+
 /// `upload_history.status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -76,6 +76,13 @@ async fn parsed(mem: &Memory, upload_id: &str, columns: &[&str], items: &[&Uploa
         total_records: items.len() as u64,
         columns: columns.iter().map(|c| c.to_string()).collect(),
         uploaded_at: chrono::Utc::now(),
+        source: domain::upload::UploadEvent {
+            bucket: BUCKET.into(),
+            key: "uploads/VEND001/p.csv".into(),
+            sequencer: "00A1".into(),
+            version_id: None,
+            event_time: chrono::Utc::now(),
+        },
     })
     .await
     .expect("start");

@@ -34,6 +34,10 @@ impl UploadCompletion for PgCatalog {
             error_records: i64::from(row.get::<_, i32>(4)),
             error_file_s3_key: row.get(5),
             columns: columns_of(&metadata),
+            parsed: metadata.get("parsed").and_then(|p| p.as_bool()).unwrap_or(true),
+            source: metadata
+                .get("source")
+                .and_then(|s| serde_json::from_value(s.clone()).ok()),
         }))
     }
 

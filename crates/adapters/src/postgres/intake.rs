@@ -64,7 +64,7 @@ impl UploadIntake for PgCatalog {
         let client = self.client().await?;
         let total = i32::try_from(s.total_records)
             .map_err(|_| PortError::rejected("PostgreSQL", "too many rows for one upload"))?;
-        let metadata = serde_json::json!({ "columns": s.columns, "parsed": false });
+        let metadata = serde_json::json!({ "columns": s.columns, "parsed": false, "source": s.source });
         let inserted = client
             .query_opt(
                 "INSERT INTO upload_history (upload_id, vendor_id, file_name, s3_key, total_records,

@@ -7,7 +7,7 @@ use crate::codes::ErrorCode;
 use crate::error::PortError;
 use crate::model::{ProductData, RowError, UploadRecord};
 use crate::report::ReportLine;
-use crate::upload::UploadStatus;
+use crate::upload::{UploadEvent, UploadStatus};
 use crate::validation::{dedup_key, CLAIMED_COLUMNS};
 use crate::vendor::VendorStatus;
 use async_trait::async_trait;
@@ -52,6 +52,8 @@ pub struct UploadStart {
     pub total_records: u64,
     pub columns: Vec<String>,
     pub uploaded_at: DateTime<Utc>,
+    /// The PUT being parsed, kept so that an interrupted parse can be resumed.
+    pub source: UploadEvent,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,6 +146,10 @@ pub struct UploadState {
     pub error_records: i64,
     pub error_file_s3_key: Option<String>,
     pub columns: Vec<String>,
+    /// Every item of the upload is written.
+    pub parsed: bool,
+    /// The PUT it was parsed from (absent for file-level failures and old uploads).
+    pub source: Option<UploadEvent>,
 }
 
 /// The finaliser's side of the ledger.

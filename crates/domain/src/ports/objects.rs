@@ -11,13 +11,21 @@ pub type ObjectReader = Pin<Box<dyn tokio::io::AsyncRead + Send>>;
 pub struct ObjectInfo {
     pub size: u64,
     pub etag: Option<String>,
+    /// The version read (the bucket is versioned): `open` reads exactly this one.
+    pub version_id: Option<String>,
 }
 
 #[async_trait]
 pub trait ObjectStore: Send + Sync {
-    /// `None` when the object no longer exists.
-    async fn head(&self, bucket: &str, key: &str) -> Result<Option<ObjectInfo>, PortError>;
-    /// Streams the object (the same version `head` saw, where the store can pin it).
+    /// `None` when the object (at `version_id`, when given: the version the event names,
+    /// so an overwrite of the key never changes an upload under way) no longer exists.
+    async fn head(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<Option<ObjectInfo>, PortError>;
+    /// Streams the object: the version `head` saw.
     async fn open(&self, bucket: &str, key: &str, info: &ObjectInfo) -> Result<ObjectReader, PortError>;
     async fn put(&self, bucket: &str, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), PortError>;
 }

@@ -52,6 +52,7 @@ impl UploadIntake for Memory {
                 report_key: None,
                 columns: start.columns.clone(),
                 parsed: false,
+                source: Some(start.source.clone()),
             },
         );
         Ok(StartOutcome::Created)
@@ -82,6 +83,7 @@ impl UploadIntake for Memory {
                 report_key: Some(failure.report_key.clone()),
                 columns: failure.columns.clone(),
                 parsed: true,
+                source: None,
             },
         );
         db.errors.push(StoredError {
@@ -171,6 +173,8 @@ impl UploadCompletion for Memory {
             error_records: h.errors,
             error_file_s3_key: h.report_key.clone(),
             columns: h.columns.clone(),
+            parsed: h.parsed,
+            source: h.source.clone(),
         }))
     }
 

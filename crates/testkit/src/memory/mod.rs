@@ -12,7 +12,7 @@ mod records;
 use domain::model::UploadRecord;
 use domain::ports::StoredVerdict;
 use domain::report::ReportLine;
-use domain::upload::UploadStatus;
+use domain::upload::{UploadEvent, UploadStatus};
 use domain::validation::ValidProduct;
 use domain::vendor::VendorStatus;
 use domain::PortError;
@@ -29,6 +29,8 @@ pub struct History {
     pub report_key: Option<String>,
     pub columns: Vec<String>,
     pub parsed: bool,
+    /// The PUT the upload was parsed from.
+    pub source: Option<UploadEvent>,
 }
 
 impl History {
@@ -43,6 +45,7 @@ impl History {
             report_key: None,
             columns: columns.iter().map(|c| c.to_string()).collect(),
             parsed: true,
+            source: None,
         }
     }
 }
@@ -98,6 +101,8 @@ pub struct Memory {
     /// Every `finish` that ended an upload: (upload_id, status, report key).
     pub finished: Mutex<Vec<(String, UploadStatus, Option<String>)>>,
     faults: Mutex<Vec<Fault>>,
+    /// Versions of objects put with [`Memory::put_object_version`]: (bucket, key, version).
+    pub versions: Mutex<HashMap<(String, String, String), Vec<u8>>>,
     /// Every successful `record_errors`: (upload_id, row numbers given, rows that were new).
     pub recorded: Mutex<Vec<(String, Vec<u64>, u64)>>,
     /// How many objects were put (reports).
@@ -170,6 +175,19 @@ impl Memory {
         if let Ok(mut objects) = self.objects.lock() {
             objects.insert((bucket.to_string(), key.to_string()), body.into());
         }
+    }
+
+    /// Puts a version of an object in a versioned bucket: it becomes the latest, and stays
+    /// readable by its version id after later puts of the key.
+    pub fn put_object_version(&self, bucket: &str, key: &str, version_id: &str, body: impl Into<Vec<u8>>) {
+        let body = body.into();
+        if let Ok(mut versions) = self.versions.lock() {
+            versions.insert(
+                (bucket.to_string(), key.to_string(), version_id.to_string()),
+                body.clone(),
+            );
+        }
+        self.put_object(bucket, key, body);
     }
 
     /// An object's body as text.

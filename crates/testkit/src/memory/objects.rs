@@ -7,21 +7,24 @@ use domain::PortError;
 
 #[async_trait]
 impl ObjectStore for Memory {
-    async fn head(&self, bucket: &str, key: &str) -> Result<Option<ObjectInfo>, PortError> {
+    async fn head(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<Option<ObjectInfo>, PortError> {
         self.trip("head", key)?;
-        let objects = lock(&self.objects)?;
-        Ok(objects.get(&(bucket.into(), key.into())).map(|b| ObjectInfo {
+        Ok(self.body(bucket, key, version_id)?.map(|b| ObjectInfo {
             size: b.len() as u64,
             etag: None,
+            version_id: version_id.map(str::to_string),
         }))
     }
 
-    async fn open(&self, bucket: &str, key: &str, _: &ObjectInfo) -> Result<ObjectReader, PortError> {
+    async fn open(&self, bucket: &str, key: &str, info: &ObjectInfo) -> Result<ObjectReader, PortError> {
         self.trip("open", key)?;
-        let objects = lock(&self.objects)?;
-        let body = objects
-            .get(&(bucket.into(), key.into()))
-            .cloned()
+        let body = self
+            .body(bucket, key, info.version_id.as_deref())?
             .unwrap_or_default();
         Ok(Box::pin(std::io::Cursor::new(body)))
     }
@@ -32,5 +35,17 @@ impl ObjectStore for Memory {
         lock(&self.objects)?.insert((bucket.into(), key.into()), body);
         *lock(&self.object_puts)? += 1;
         Ok(())
+    }
+}
+
+impl Memory {
+    /// The object's body: the version named, or the latest.
+    fn body(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<Option<Vec<u8>>, PortError> {
+        Ok(match version_id {
+            Some(v) => lock(&self.versions)?
+                .get(&(bucket.into(), key.into(), v.into()))
+                .cloned(),
+            None => lock(&self.objects)?.get(&(bucket.into(), key.into())).cloned(),
+        })
     }
 }
