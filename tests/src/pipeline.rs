@@ -41,29 +41,7 @@ pub async fn pg() -> tokio_postgres::Client {
 
 /// Every UploadRecords item of an upload.
 pub async fn items(stack: &Stack, upload_id: &str) -> Vec<UploadRecord> {
-    let mut out = Vec::new();
-    let mut start = None;
-    loop {
-        let page = stack
-            .dynamodb
-            .query()
-            .table_name(&stack.table)
-            .key_condition_expression("upload_id = :u")
-            .expression_attribute_values(":u", aws_sdk_dynamodb::types::AttributeValue::S(upload_id.into()))
-            .set_exclusive_start_key(start)
-            .consistent_read(true)
-            .send()
-            .await
-            .expect("query UploadRecords");
-        for item in page.items.unwrap_or_default() {
-            out.push(serde_dynamo::from_item(item).expect("an UploadRecord"));
-        }
-        start = page.last_evaluated_key;
-        if start.is_none() {
-            break;
-        }
-    }
-    out
+    crate::stack::query_items(&stack.dynamodb, &stack.table, upload_id).await
 }
 
 pub async fn s3_text(stack: &Stack, key: &str) -> String {

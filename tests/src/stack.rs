@@ -83,6 +83,45 @@ pub async fn aws() -> aws_config::SdkConfig {
     adapters::aws::sdk_config().await
 }
 
+/// Every UploadRecords item of an upload, in record order (consistent reads).
+pub async fn query_items(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    upload_id: &str,
+) -> Vec<domain::model::UploadRecord> {
+    let mut out = Vec::new();
+    let mut start = None;
+    loop {
+        let page = dynamodb
+            .query()
+            .table_name(table)
+            .key_condition_expression("upload_id = :u")
+            .expression_attribute_values(":u", aws_sdk_dynamodb::types::AttributeValue::S(upload_id.into()))
+            .set_exclusive_start_key(start)
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("query UploadRecords");
+        for item in page.items.unwrap_or_default() {
+            out.push(serde_dynamo::from_item(item).expect("an UploadRecord"));
+        }
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            break;
+        }
+    }
+    out
+}
+
+/// Every UploadRecords item of an upload, with a client of its own.
+pub async fn items_of(
+    sdk: &aws_config::SdkConfig,
+    table: &str,
+    upload_id: &str,
+) -> Vec<domain::model::UploadRecord> {
+    query_items(&adapters::dynamodb::client(sdk), table, upload_id).await
+}
+
 /// DynamoDB Local serves Streams on its own endpoint; the SDK would otherwise look
 /// for `AWS_ENDPOINT_URL_DYNAMODB_STREAMS`.
 pub fn streams(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodbstreams::Client {

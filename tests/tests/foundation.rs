@@ -371,3 +371,61 @@ async fn writing_the_same_item_twice_in_one_call_keeps_its_last_version() {
     let stored: UploadRecord = serde_dynamo::from_item(stored).unwrap_or_else(|e| panic!("decode: {e}"));
     assert_eq!(stored.status, RecordStatus::Validated);
 }
+
+#[tokio::test]
+async fn a_first_write_never_resets_an_item_already_decided() {
+    use adapters::dynamodb::DynamoRecords;
+    use domain::ports::RecordStore;
+
+    let sdk = stack::aws().await;
+    let table = stack::var("UPLOAD_RECORDS_TABLE");
+    let client = adapters::dynamodb::client(&sdk);
+    let upload_id = stack::unique("UPLOAD_E2E_FIRSTWRITE");
+    let now = chrono::Utc::now().to_rfc3339();
+    let item = |row: u64| UploadRecord {
+        upload_id: upload_id.clone(),
+        record_id: record_id(row),
+        vendor_id: "VEND001".into(),
+        file_name: "first.csv".into(),
+        row_number: row,
+        product_data: [("sku".to_string(), format!("FW-{row}"))].into_iter().collect(),
+        status: RecordStatus::PendingValidation,
+        error_type: None,
+        error_reason: Vec::new(),
+        created_at: now.clone(),
+        updated_at: now.clone(),
+        ttl: 0,
+    };
+    let records = DynamoRecords::new(client.clone(), table.clone());
+    // 150 rows: two transactions. A first parse wrote rows 1..=120, and the validator
+    // decided row 7.
+    let all: Vec<UploadRecord> = (1..=150).map(item).collect();
+    records
+        .put_new(&all[..120])
+        .await
+        .unwrap_or_else(|e| panic!("put_new: {e}"));
+    let decided = all[6].decided(None, &now);
+    records
+        .put_all(&[decided])
+        .await
+        .unwrap_or_else(|e| panic!("put_all: {e}"));
+
+    // A duplicate parse writes every row again, first-write style.
+    records
+        .put_new(&all)
+        .await
+        .unwrap_or_else(|e| panic!("put_new again: {e}"));
+
+    let stored = stack::items_of(&sdk, &table, &upload_id).await;
+    assert_eq!(stored.len(), 150, "every row written once");
+    let statuses: Vec<(u64, RecordStatus)> = stored
+        .iter()
+        .filter(|r| r.status != RecordStatus::PendingValidation)
+        .map(|r| (r.row_number, r.status))
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![(7, RecordStatus::Validated)],
+        "row 7 stays decided"
+    );
+}

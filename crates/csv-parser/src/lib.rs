@@ -285,7 +285,7 @@ where
             let existing = self.records.existing(upload_id, &ids).await?;
             buffer.retain(|r| !existing.contains(&r.record_id));
         }
-        self.records.put_all(buffer).await?;
+        self.records.put_new(buffer).await?;
         buffer.clear();
         Ok(())
     }

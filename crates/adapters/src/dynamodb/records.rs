@@ -18,13 +18,13 @@ pub const BATCH_GET_LIMIT: usize = 100;
 /// How many BatchWriteItem calls one invocation keeps in flight.
 pub const DEFAULT_CONCURRENCY: usize = 4;
 /// Attempts for one chunk before the invocation gives up (and is retried as a whole).
-const MAX_ATTEMPTS: u32 = 8;
+pub(super) const MAX_ATTEMPTS: u32 = 8;
 
 #[derive(Clone)]
 pub struct DynamoRecords {
-    client: aws_sdk_dynamodb::Client,
-    table: String,
-    concurrency: usize,
+    pub(super) client: aws_sdk_dynamodb::Client,
+    pub(super) table: String,
+    pub(super) concurrency: usize,
 }
 
 impl DynamoRecords {
@@ -85,7 +85,7 @@ impl DynamoRecords {
 /// call that names one key twice (a permanent `ValidationException`), and chunks
 /// written side by side have no order between them, so a repeated item is written once,
 /// as its last version.
-fn last_versions(records: &[UploadRecord]) -> Vec<&UploadRecord> {
+pub(super) fn last_versions(records: &[UploadRecord]) -> Vec<&UploadRecord> {
     let mut slot: HashMap<(&str, &str), usize> = HashMap::with_capacity(records.len());
     let mut unique: Vec<&UploadRecord> = Vec::with_capacity(records.len());
     for record in records {
@@ -100,13 +100,17 @@ fn last_versions(records: &[UploadRecord]) -> Vec<&UploadRecord> {
     unique
 }
 
-fn to_item(record: &UploadRecord) -> Result<HashMap<String, AttributeValue>, PortError> {
+pub(super) fn to_item(record: &UploadRecord) -> Result<HashMap<String, AttributeValue>, PortError> {
     serde_dynamo::to_item(record)
         .map_err(|e| PortError::rejected("DynamoDB", format!("cannot encode item: {e}")))
 }
 
 #[async_trait]
 impl RecordStore for DynamoRecords {
+    async fn put_new(&self, records: &[UploadRecord]) -> Result<(), PortError> {
+        self.write_new(records).await
+    }
+
     async fn put_all(&self, records: &[UploadRecord]) -> Result<(), PortError> {
         let records = last_versions(records);
         let mut chunks = Vec::new();

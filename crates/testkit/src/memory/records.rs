@@ -9,6 +9,23 @@ use std::collections::HashSet;
 
 #[async_trait]
 impl RecordStore for Memory {
+    async fn put_new(&self, records: &[UploadRecord]) -> Result<(), PortError> {
+        for r in records {
+            self.trip("put_new", &r.upload_id)?;
+        }
+        let mut items = lock(&self.items)?;
+        let mut written = Vec::new();
+        for r in records {
+            let key = (r.upload_id.clone(), r.record_id.clone());
+            if !items.contains_key(&key) {
+                items.insert(key, r.clone());
+                written.push(r.clone());
+            }
+        }
+        lock(&self.puts)?.push(written);
+        Ok(())
+    }
+
     async fn put_all(&self, records: &[UploadRecord]) -> Result<(), PortError> {
         for r in records {
             self.trip("put_all", &r.upload_id)?;
