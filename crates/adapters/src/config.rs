@@ -55,6 +55,23 @@ pub fn required(src: &(impl Source + ?Sized), name: &str, hint: &'static str) ->
     }
 }
 
+/// A duration with a documented default, written as humans do (`15m`, `90s`, `1h 30m`).
+pub fn duration_or(
+    src: &(impl Source + ?Sized),
+    name: &str,
+    default: std::time::Duration,
+) -> Result<std::time::Duration, ConfigError> {
+    match src.get(name) {
+        Some(v) if !v.trim().is_empty() => {
+            humantime::parse_duration(v.trim()).map_err(|e| ConfigError::Invalid {
+                name: name.to_string(),
+                reason: format!("{v:?}: {e} (write e.g. 15m, 90s or 1h)"),
+            })
+        }
+        _ => Ok(default),
+    }
+}
+
 /// A variable with a documented default (limits and tuning, never names of resources).
 pub fn parsed_or<T>(src: &(impl Source + ?Sized), name: &str, default: T) -> Result<T, ConfigError>
 where
@@ -77,6 +94,9 @@ pub const WARRANTY_TABLE: &str = "WARRANTY_TABLE";
 pub const CUSTOMER_PROFILE_TABLE: &str = "CUSTOMER_PROFILE_TABLE";
 pub const MAX_UPLOAD_BYTES: &str = "MAX_UPLOAD_BYTES";
 pub const RECORD_TTL_DAYS: &str = "RECORD_TTL_DAYS";
+pub const PARSE_LEASE: &str = "PARSE_LEASE";
+/// 16 minutes: past csv-parser's 900 s timeout.
+pub const DEFAULT_PARSE_LEASE: std::time::Duration = std::time::Duration::from_secs(960);
 
 /// 100 MB, the contract's default object size limit.
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 100 * 1024 * 1024;
@@ -202,6 +222,9 @@ pub struct PipelineConfig {
     pub record_ttl_days: i64,
     pub database: DatabaseConfig,
     pub session_limits: SessionLimits,
+    /// How long a parse holds its upload (`PARSE_LEASE`, e.g. `16m`): longer than
+    /// csv-parser's 900 s timeout, so a holder that died is past it.
+    pub parse_lease: std::time::Duration,
 }
 
 impl PipelineConfig {
@@ -217,6 +240,7 @@ impl PipelineConfig {
             record_ttl_days: parsed_or(src, RECORD_TTL_DAYS, DEFAULT_RECORD_TTL_DAYS)?,
             database: DatabaseConfig::from_source(src)?,
             session_limits: SessionLimits::from_source(src)?,
+            parse_lease: duration_or(src, PARSE_LEASE, DEFAULT_PARSE_LEASE)?,
         })
     }
 

@@ -7,6 +7,7 @@
 //! | `s3` | the upload bucket |
 //! | `postgres` | the pool (URL, RDS IAM, Secrets Manager), vendors, the ledger, the catalog |
 //! | `migrations` | the SQL migrations, embedded (devstack and deploys only) |
+//! | `sqs` | the on-failure destinations (csv-parser's async failures, the stream mappings') |
 //! | `streams` | DynamoDB stream batches decoded into items; partial batch responses |
 //! | `gateway` | the Lambda side of an AgentCore Gateway tool target |
 //!
@@ -27,6 +28,8 @@ pub mod pipeline;
 pub mod postgres;
 #[cfg(feature = "s3")]
 pub mod s3;
+#[cfg(feature = "sqs")]
+pub mod sqs;
 #[cfg(feature = "streams")]
 pub mod streams;
 pub mod telemetry;

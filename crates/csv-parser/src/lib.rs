@@ -37,6 +37,8 @@ const CLAIM_BUFFER: usize = 2_000;
 pub struct Settings {
     pub max_upload_bytes: u64,
     pub record_ttl_days: i64,
+    /// How long a parse holds an upload: longer than the function's timeout.
+    pub parse_lease: std::time::Duration,
 }
 
 /// The parser's ports, borrowed for one invocation.
@@ -61,6 +63,8 @@ pub enum Outcome {
     Parsed { upload_id: String, total_records: u64 },
     /// A redelivery of an upload that was already fully parsed.
     AlreadyParsed { upload_id: String },
+    /// Another delivery of the same upload holds the parse.
+    Busy { upload_id: String },
 }
 
 impl<O, R, L> Parser<'_, O, R, L>
@@ -197,22 +201,37 @@ where
             uploaded_at: event_time,
             source: event.clone(),
         };
-        let resume = match self.ledger.start_upload(&start).await? {
+        let resume = match self
+            .ledger
+            .start_upload(&start, self.settings.parse_lease)
+            .await?
+        {
             StartOutcome::Created => false,
-            StartOutcome::Existing { parsed: true } => {
+            StartOutcome::Parsed => {
                 tracing::info!("redelivered event for an upload already parsed; nothing to write");
                 // A crash after the last write may have left the end unrecorded.
                 domain::finalise::finalise(self.ledger, self.objects, bucket, &id).await?;
                 return Ok(Outcome::AlreadyParsed { upload_id: id });
             }
-            StartOutcome::Existing { parsed: false } => {
+            StartOutcome::Resume => {
                 tracing::info!("resuming an interrupted parse: writing only missing items");
                 true
+            }
+            StartOutcome::Busy => {
+                // Its lease outlives its timeout: if it dies, the reconciler resumes after it.
+                tracing::info!("another delivery of this upload is parsing it; leaving it the work");
+                return Ok(Outcome::Busy { upload_id: id });
             }
         };
 
         // Pass 2: the items.
-        self.write_items(&ctx, &info, total, resume).await?;
+        if let Err(e) = self.write_items(&ctx, &info, total, resume).await {
+            // Reported (so retried): let the retry resume at once rather than wait a lease.
+            if let Err(release) = self.ledger.release_parse(&id).await {
+                tracing::warn!(error = %release, "could not release the parse lease");
+            }
+            return Err(e);
+        }
         self.ledger.mark_parsed(&id).await?;
         // Every row may already have been decided while we were writing.
         domain::finalise::finalise(self.ledger, self.objects, bucket, &id).await?;
@@ -281,11 +300,16 @@ where
             return Ok(());
         }
         if resume {
+            // A resumed parse writes only what is missing, and conditionally: an item an
+            // earlier parse wrote may already be decided.
             let ids: Vec<String> = buffer.iter().map(|r| r.record_id.clone()).collect();
             let existing = self.records.existing(upload_id, &ids).await?;
             buffer.retain(|r| !existing.contains(&r.record_id));
+            self.records.put_new(buffer).await?;
+        } else {
+            // The lease holder of a new upload: nobody else writes its items.
+            self.records.put_all(buffer).await?;
         }
-        self.records.put_new(buffer).await?;
         buffer.clear();
         Ok(())
     }
@@ -387,6 +411,7 @@ impl Wiring {
         let settings = Settings {
             max_upload_bytes: adapters.config.max_upload_bytes,
             record_ttl_days: adapters.config.record_ttl_days,
+            parse_lease: adapters.config.parse_lease,
         };
         Ok(Wiring { adapters, settings })
     }

@@ -11,6 +11,7 @@ use testkit::Memory;
 const SETTINGS: Settings = Settings {
     max_upload_bytes: 10_000,
     record_ttl_days: 30,
+    parse_lease: std::time::Duration::from_secs(960),
 };
 
 fn memory() -> Memory {
@@ -262,4 +263,64 @@ async fn a_redelivery_after_the_vendor_was_suspended_keeps_the_first_verdict() {
         0,
         "no report written"
     );
+}
+
+#[tokio::test]
+async fn a_second_delivery_during_a_live_parse_leaves_it_the_work() {
+    let mem = memory();
+    let Outcome::Parsed { upload_id, .. } = run(&mem, "uploads/VEND001/l.csv", Some(CSV)).await else {
+        panic!("parsed")
+    };
+    // As if the first delivery were still writing: not parsed, lease held.
+    {
+        let mut db = mem.db.lock().expect("lock");
+        let h = db.history.get_mut(&upload_id).expect("history");
+        h.parsed = false;
+        h.lease_until = Some(chrono::Utc::now() + chrono::Duration::minutes(10));
+    }
+    let writes = mem.written().len();
+    let again = run(&mem, "uploads/VEND001/l.csv", None).await;
+    assert_eq!(again, Outcome::Busy { upload_id });
+    assert_eq!(mem.written().len(), writes, "the busy delivery writes nothing");
+}
+
+#[tokio::test]
+async fn a_parse_that_fails_half_way_releases_its_lease_and_the_retry_finishes_it() {
+    let mem = memory();
+    let key = "uploads/VEND001/f.csv";
+    mem.put_object("b", key, CSV);
+    let parser = Parser {
+        objects: &mem,
+        records: &mem,
+        ledger: &mem,
+        settings: &SETTINGS,
+    };
+    let event = event(key, "00B1");
+    mem.fail("put_all", None, 1);
+    assert!(
+        parser.handle(&event).await.is_err(),
+        "the write fault fails the invocation"
+    );
+    let upload_id = mem
+        .db
+        .lock()
+        .expect("lock")
+        .history
+        .keys()
+        .next()
+        .cloned()
+        .expect("the history row of the interrupted parse");
+    assert!(
+        mem.db.lock().expect("lock").history[&upload_id]
+            .lease_until
+            .is_none(),
+        "released"
+    );
+    let retry = parser.handle(&event).await.expect("the retry");
+    assert!(
+        matches!(retry[..], [Outcome::Parsed { total_records: 4, .. }]),
+        "{retry:?}"
+    );
+    let rows: Vec<u64> = mem.items_of(&upload_id).iter().map(|i| i.row_number).collect();
+    assert_eq!(rows, vec![1, 2, 3, 4], "every item once");
 }

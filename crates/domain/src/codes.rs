@@ -27,10 +27,13 @@ pub enum ErrorCode {
     InvalidNumber,
     DuplicateSku,
     DuplicateInFile,
+    /// The one verdict a fault may produce: the reconciler gave up on the row after
+    /// repeated failed attempts, so the upload can end.
+    ProcessingFailed,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 18] = [
         ErrorCode::EmptyFile,
         ErrorCode::MissingColumns,
         ErrorCode::FileTooLarge,
@@ -48,6 +51,7 @@ impl ErrorCode {
         ErrorCode::InvalidNumber,
         ErrorCode::DuplicateSku,
         ErrorCode::DuplicateInFile,
+        ErrorCode::ProcessingFailed,
     ];
 
     /// The name stored in `error_type` columns and attributes.
@@ -70,6 +74,7 @@ impl ErrorCode {
             ErrorCode::InvalidNumber => "INVALID_NUMBER",
             ErrorCode::DuplicateSku => "DUPLICATE_SKU",
             ErrorCode::DuplicateInFile => "DUPLICATE_IN_FILE",
+            ErrorCode::ProcessingFailed => "PROCESSING_FAILED",
         }
     }
 
@@ -80,7 +85,10 @@ impl ErrorCode {
     /// A row with this error could not be read into cells: it owns no value for
     /// duplicate purposes and its report line leaves the original columns empty.
     pub fn leaves_cells_unread(self) -> bool {
-        matches!(self, ErrorCode::MalformedRow | ErrorCode::InvalidEncoding)
+        matches!(
+            self,
+            ErrorCode::MalformedRow | ErrorCode::InvalidEncoding | ErrorCode::ProcessingFailed
+        )
     }
 }
 

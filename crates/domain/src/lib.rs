@@ -10,6 +10,7 @@ pub mod error;
 pub mod finalise;
 pub mod model;
 pub mod ports;
+pub mod reconcile;
 pub mod report;
 pub mod tools;
 pub mod upload;

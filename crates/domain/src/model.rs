@@ -105,6 +105,11 @@ pub fn record_id(row_number: u64) -> String {
     format!("REC_{row_number:06}")
 }
 
+/// The row number a `record_id` names (`REC_000042` → 42).
+pub fn row_number_of(record_id: &str) -> Option<u64> {
+    record_id.strip_prefix("REC_")?.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +119,10 @@ mod tests {
         assert_eq!(record_id(1), "REC_000001");
         assert_eq!(record_id(999_999), "REC_999999");
         assert_eq!(record_id(1_000_000), "REC_1000000");
+        for n in [1, 42, 999_999, 1_000_000] {
+            assert_eq!(row_number_of(&record_id(n)), Some(n));
+        }
+        assert_eq!(row_number_of("REC_x"), None);
+        assert_eq!(row_number_of("ROW_000001"), None);
     }
 }

@@ -68,22 +68,25 @@ fn product(upload_id: &str, n: u64, vpid: &str, sku: &str) -> UploadRecord {
 /// What the parser leaves in PostgreSQL: the upload's history row and the in-file
 /// owner of every sku and vendor_product_id.
 async fn parsed(mem: &Memory, upload_id: &str, columns: &[&str], items: &[&UploadRecord]) {
-    mem.start_upload(&UploadStart {
-        upload_id: upload_id.into(),
-        vendor_id: items.first().map_or(VENDOR, |i| i.vendor_id.as_str()).into(),
-        file_name: "p.csv".into(),
-        s3_key: "uploads/VEND001/p.csv".into(),
-        total_records: items.len() as u64,
-        columns: columns.iter().map(|c| c.to_string()).collect(),
-        uploaded_at: chrono::Utc::now(),
-        source: domain::upload::UploadEvent {
-            bucket: BUCKET.into(),
-            key: "uploads/VEND001/p.csv".into(),
-            sequencer: "00A1".into(),
-            version_id: None,
-            event_time: chrono::Utc::now(),
+    mem.start_upload(
+        &UploadStart {
+            upload_id: upload_id.into(),
+            vendor_id: items.first().map_or(VENDOR, |i| i.vendor_id.as_str()).into(),
+            file_name: "p.csv".into(),
+            s3_key: "uploads/VEND001/p.csv".into(),
+            total_records: items.len() as u64,
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            uploaded_at: chrono::Utc::now(),
+            source: domain::upload::UploadEvent {
+                bucket: BUCKET.into(),
+                key: "uploads/VEND001/p.csv".into(),
+                sequencer: "00A1".into(),
+                version_id: None,
+                event_time: chrono::Utc::now(),
+            },
         },
-    })
+        std::time::Duration::from_secs(960),
+    )
     .await
     .expect("start");
     let claims: Vec<Claim> = items

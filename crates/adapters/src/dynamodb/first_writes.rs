@@ -19,16 +19,16 @@ const TRANSACT_BYTES_LIMIT: usize = 3_500_000;
 
 /// Splits items into transactions within both limits. The size is estimated by the
 /// item's JSON, which is never smaller than DynamoDB's own accounting.
-pub(super) fn transactions<'a>(records: &[&'a UploadRecord]) -> Vec<Vec<&'a UploadRecord>> {
+pub(super) fn transactions<'a>(records: &[&'a UploadRecord], max_items: usize) -> Vec<Vec<&'a UploadRecord>> {
     let mut out: Vec<Vec<&UploadRecord>> = Vec::new();
     let mut bytes = 0usize;
     for record in records {
         let size = serde_json::to_vec(record)
             .map(|v| v.len())
             .unwrap_or(TRANSACT_BYTES_LIMIT);
-        let full = out
-            .last()
-            .is_none_or(|t| t.len() >= TRANSACT_ITEMS_LIMIT || bytes + size > TRANSACT_BYTES_LIMIT);
+        let full = out.last().is_none_or(|t| {
+            t.len() >= max_items.clamp(1, TRANSACT_ITEMS_LIMIT) || bytes + size > TRANSACT_BYTES_LIMIT
+        });
         if full {
             out.push(Vec::new());
             bytes = 0;
@@ -46,7 +46,7 @@ impl DynamoRecords {
     pub(super) async fn write_new(&self, records: &[UploadRecord]) -> Result<(), PortError> {
         let records = last_versions(records);
         let mut calls = Vec::new();
-        for t in transactions(&records) {
+        for t in transactions(&records, self.transaction_items) {
             let actions = t
                 .iter()
                 .map(|r| conditional_put(&self.table, r))
@@ -160,12 +160,15 @@ mod tests {
     fn transactions_hold_at_most_100_items_and_under_4_mb() {
         let small: Vec<UploadRecord> = (1..=250).map(|n| record(n, 10)).collect();
         let refs: Vec<&UploadRecord> = small.iter().collect();
-        let sizes: Vec<usize> = transactions(&refs).iter().map(Vec::len).collect();
+        let sizes: Vec<usize> = transactions(&refs, TRANSACT_ITEMS_LIMIT)
+            .iter()
+            .map(Vec::len)
+            .collect();
         assert_eq!(sizes, vec![100, 100, 50]);
 
         let big: Vec<UploadRecord> = (1..=100).map(|n| record(n, 64 * 1024)).collect();
         let refs: Vec<&UploadRecord> = big.iter().collect();
-        let split = transactions(&refs);
+        let split = transactions(&refs, TRANSACT_ITEMS_LIMIT);
         assert!(split.len() >= 2, "100 items of 64 KiB exceed 4 MB");
         for t in &split {
             let bytes: usize = t

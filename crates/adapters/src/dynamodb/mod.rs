@@ -1,11 +1,13 @@
 //! DynamoDB: `UploadRecords` items, and the tables the agent tools read.
 
+mod by_status;
 mod first_writes;
 mod profiles;
 mod records;
 mod reviews;
 mod warranties;
 
+pub use by_status::STATUS_INDEX;
 pub use first_writes::TRANSACT_ITEMS_LIMIT;
 pub use profiles::{profile_from_item, DynamoProfiles};
 pub use records::{DynamoRecords, BATCH_GET_LIMIT, BATCH_WRITE_LIMIT, DEFAULT_CONCURRENCY};

@@ -5,8 +5,8 @@ use super::backoff;
 use crate::classify::from_sdk;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, WriteRequest};
-use domain::model::UploadRecord;
-use domain::ports::RecordStore;
+use domain::model::{RecordStatus, UploadRecord};
+use domain::ports::{ItemPage, RecordStore};
 use domain::PortError;
 use futures::{StreamExt, TryStreamExt};
 use std::collections::{HashMap, HashSet};
@@ -25,6 +25,7 @@ pub struct DynamoRecords {
     pub(super) client: aws_sdk_dynamodb::Client,
     pub(super) table: String,
     pub(super) concurrency: usize,
+    pub(super) transaction_items: usize,
 }
 
 impl DynamoRecords {
@@ -33,12 +34,19 @@ impl DynamoRecords {
             client,
             table: table.into(),
             concurrency: DEFAULT_CONCURRENCY,
+            transaction_items: super::TRANSACT_ITEMS_LIMIT,
         }
     }
 
     /// Chunks in flight at once (1 = strictly sequential).
     pub fn with_concurrency(mut self, concurrency: usize) -> Self {
         self.concurrency = concurrency.max(1);
+        self
+    }
+
+    /// Items per first-write transaction (at most 100).
+    pub fn with_transaction_items(mut self, items: usize) -> Self {
+        self.transaction_items = items.clamp(1, super::TRANSACT_ITEMS_LIMIT);
         self
     }
 
@@ -132,6 +140,16 @@ impl RecordStore for DynamoRecords {
         Ok(())
     }
 
+    async fn page_by_status(
+        &self,
+        upload_id: &str,
+        status: RecordStatus,
+        start_after: Option<&str>,
+        limit: usize,
+    ) -> Result<ItemPage, PortError> {
+        self.page_of(upload_id, status, start_after, limit).await
+    }
+
     async fn existing(&self, upload_id: &str, record_ids: &[String]) -> Result<HashSet<String>, PortError> {
         let mut found = HashSet::new();
         for chunk in record_ids.chunks(BATCH_GET_LIMIT) {
@@ -201,7 +219,6 @@ impl RecordStore for DynamoRecords {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use domain::model::RecordStatus;
 
     #[test]
     fn a_repeated_key_is_written_once_as_its_last_version() {

@@ -1,6 +1,6 @@
 //! The finaliser's side: the upload's state, its report lines, the final status.
 
-use super::{columns_of, status_from, PgCatalog};
+use super::{state_of, PgCatalog};
 use crate::classify::from_pg;
 use async_trait::async_trait;
 use domain::codes::ErrorCode;
@@ -23,22 +23,7 @@ impl UploadCompletion for PgCatalog {
             )
             .await
             .map_err(from_pg)?;
-        let Some(row) = row else { return Ok(None) };
-        let metadata: serde_json::Value = row.get(6);
-        Ok(Some(UploadState {
-            upload_id: upload_id.to_string(),
-            vendor_id: row.get(0),
-            status: status_from(row.get(1))?,
-            total_records: i64::from(row.get::<_, i32>(2)),
-            valid_records: i64::from(row.get::<_, i32>(3)),
-            error_records: i64::from(row.get::<_, i32>(4)),
-            error_file_s3_key: row.get(5),
-            columns: columns_of(&metadata),
-            parsed: metadata.get("parsed").and_then(|p| p.as_bool()).unwrap_or(true),
-            source: metadata
-                .get("source")
-                .and_then(|s| serde_json::from_value(s.clone()).ok()),
-        }))
+        row.map(|r| state_of(upload_id.to_string(), &r, 0)).transpose()
     }
 
     async fn report_lines(&self, upload_id: &str) -> Result<Vec<ReportLine>, PortError> {

@@ -60,16 +60,23 @@ impl UploadIntake for PgCatalog {
         Ok(())
     }
 
-    async fn start_upload(&self, s: &UploadStart) -> Result<StartOutcome, PortError> {
+    async fn start_upload(
+        &self,
+        s: &UploadStart,
+        lease: std::time::Duration,
+    ) -> Result<StartOutcome, PortError> {
         let client = self.client().await?;
         let total = i32::try_from(s.total_records)
             .map_err(|_| PortError::rejected("PostgreSQL", "too many rows for one upload"))?;
+        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
         let metadata = serde_json::json!({ "columns": s.columns, "parsed": false, "source": s.source });
         let inserted = client
             .query_opt(
                 "INSERT INTO upload_history (upload_id, vendor_id, file_name, s3_key, total_records,
-                                             status, upload_timestamp, processing_started_at, metadata)
-                 VALUES ($1, $2, $3, $4, $5, 'processing', $6, now(), $7)
+                                             status, upload_timestamp, processing_started_at, metadata,
+                                             parse_lease_until)
+                 VALUES ($1, $2, $3, $4, $5, 'processing', $6, now(), $7,
+                         now() + $8 * interval '1 millisecond')
                  ON CONFLICT (upload_id) DO NOTHING
                  RETURNING upload_id",
                 &[
@@ -80,6 +87,7 @@ impl UploadIntake for PgCatalog {
                     &total,
                     &s.uploaded_at,
                     &metadata,
+                    &(lease_ms as f64),
                 ],
             )
             .await
@@ -87,21 +95,46 @@ impl UploadIntake for PgCatalog {
         if inserted.is_some() {
             return Ok(StartOutcome::Created);
         }
+        // Take the lease if the upload is not parsed and nobody holds it any more.
         let row = client
             .query_one(
-                "SELECT COALESCE((metadata->>'parsed')::boolean, true) FROM upload_history WHERE upload_id = $1",
-                &[&s.upload_id],
+                "WITH taken AS (
+                     UPDATE upload_history SET parse_lease_until = now() + $2 * interval '1 millisecond'
+                     WHERE upload_id = $1 AND NOT COALESCE((metadata->>'parsed')::boolean, true)
+                       AND (parse_lease_until IS NULL OR parse_lease_until < now())
+                     RETURNING 1)
+                 SELECT COALESCE((metadata->>'parsed')::boolean, true), EXISTS (SELECT 1 FROM taken)
+                 FROM upload_history WHERE upload_id = $1",
+                &[&s.upload_id, &(lease_ms as f64)],
             )
             .await
             .map_err(from_pg)?;
-        Ok(StartOutcome::Existing { parsed: row.get(0) })
+        let (parsed, taken): (bool, bool) = (row.get(0), row.get(1));
+        Ok(match (parsed, taken) {
+            (true, _) => StartOutcome::Parsed,
+            (false, true) => StartOutcome::Resume,
+            (false, false) => StartOutcome::Busy,
+        })
+    }
+
+    async fn release_parse(&self, upload_id: &str) -> Result<(), PortError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE upload_history SET parse_lease_until = NULL WHERE upload_id = $1",
+                &[&upload_id],
+            )
+            .await
+            .map_err(from_pg)?;
+        Ok(())
     }
 
     async fn mark_parsed(&self, upload_id: &str) -> Result<(), PortError> {
         let client = self.client().await?;
         client
             .execute(
-                "UPDATE upload_history SET metadata = metadata || '{\"parsed\": true}'::jsonb
+                "UPDATE upload_history SET metadata = metadata || '{\"parsed\": true}'::jsonb,
+                                           parse_lease_until = NULL
                  WHERE upload_id = $1",
                 &[&upload_id],
             )

@@ -12,6 +12,7 @@ mod intake;
 #[cfg(feature = "migrations")]
 pub mod migrations;
 mod pool;
+mod reconciliation;
 
 pub use auth::{is_authentication_failure, tls_config, CredentialError, Credentials, Endpoint, TOKEN_REUSE};
 pub use pool::{pool, POOL_SIZE};
@@ -19,7 +20,7 @@ pub use pool::{pool, POOL_SIZE};
 use crate::classify::{from_pg, from_pool};
 use crate::config::ConfigError;
 use domain::model::RowError;
-use domain::ports::StoredVerdict;
+use domain::ports::{StoredVerdict, UploadState};
 use domain::upload::UploadStatus;
 use domain::PortError;
 
@@ -50,6 +51,26 @@ impl PgCatalog {
 fn status_from(s: &str) -> Result<UploadStatus, PortError> {
     UploadStatus::parse(s)
         .ok_or_else(|| PortError::rejected("PostgreSQL", format!("unknown upload status {s:?}")))
+}
+
+/// An `UploadState` from `vendor_id, status, total_records, valid_records,
+/// error_records, error_file_s3_key, metadata`, starting at column `first`.
+fn state_of(upload_id: String, row: &tokio_postgres::Row, first: usize) -> Result<UploadState, PortError> {
+    let metadata: serde_json::Value = row.get(first + 6);
+    Ok(UploadState {
+        upload_id,
+        vendor_id: row.get(first),
+        status: status_from(row.get(first + 1))?,
+        total_records: i64::from(row.get::<_, i32>(first + 2)),
+        valid_records: i64::from(row.get::<_, i32>(first + 3)),
+        error_records: i64::from(row.get::<_, i32>(first + 4)),
+        error_file_s3_key: row.get(first + 5),
+        columns: columns_of(&metadata),
+        parsed: metadata.get("parsed").and_then(|p| p.as_bool()).unwrap_or(true),
+        source: metadata
+            .get("source")
+            .and_then(|s| serde_json::from_value(s.clone()).ok()),
+    })
 }
 
 fn row_errors_json(errors: &[RowError]) -> Result<serde_json::Value, PortError> {

@@ -193,6 +193,21 @@ async fn bench_writes() -> anyhow::Result<()> {
     if let [(_, base), (_, fast)] = results.as_slice() {
         println!("  ratio 4-in-flight/baseline: {:.2}x", fast / base);
     }
+    for (tx, inflight) in [(100, 4), (25, 4), (25, 8), (10, 8)] {
+        let store = DynamoRecords::new(client.clone(), table.clone())
+            .with_transaction_items(tx)
+            .with_concurrency(inflight);
+        let batch = items(&format!("BENCH_{stamp}_first_{tx}_{inflight}"));
+        let t = Instant::now();
+        for chunk in batch.chunks(200) {
+            store.put_new(chunk).await?;
+        }
+        let first = ITEMS as f64 / t.elapsed().as_secs_f64();
+        println!(
+            "  {:<34} {first:>12.0}",
+            format!("first writes {tx}/tx, {inflight} in flight")
+        );
+    }
     Ok(())
 }
 

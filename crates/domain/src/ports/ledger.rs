@@ -56,12 +56,20 @@ pub struct UploadStart {
     pub source: UploadEvent,
 }
 
+/// Who parses an upload. Only the holder of the upload's parse lease writes its items,
+/// so two deliveries of one event never write side by side; a lease outlives the
+/// parser's own timeout, so a holder that died (a crash, a timeout) is past its lease
+/// before anyone resumes after it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StartOutcome {
-    /// First delivery of this upload.
+    /// First delivery: the history row is created and this parse holds the lease.
     Created,
-    /// A redelivery; `parsed` says whether every item was already written.
-    Existing { parsed: bool },
+    /// An earlier parse stopped half-way and its lease is over: this one holds it now.
+    Resume,
+    /// Another parse holds the lease (running, or died less than a lease ago).
+    Busy,
+    /// Every item is already written.
+    Parsed,
 }
 
 /// A file-level failure (row 0).
@@ -82,9 +90,16 @@ pub struct FileFailure {
 pub trait UploadIntake: Send + Sync {
     /// Registers, per (column, value), the lowest row carrying it.
     async fn register_claims(&self, upload_id: &str, claims: &[Claim]) -> Result<(), PortError>;
-    /// Creates the `processing` history row with the exact total, once.
-    async fn start_upload(&self, start: &UploadStart) -> Result<StartOutcome, PortError>;
-    /// Every item of the upload is written.
+    /// Creates the `processing` history row with the exact total, once, and takes the
+    /// parse lease for `lease` when no live parse holds it.
+    async fn start_upload(
+        &self,
+        start: &UploadStart,
+        lease: std::time::Duration,
+    ) -> Result<StartOutcome, PortError>;
+    /// This parse stopped on an error it reported: the next delivery may resume at once.
+    async fn release_parse(&self, upload_id: &str) -> Result<(), PortError>;
+    /// Every item of the upload is written (and the lease is released).
     async fn mark_parsed(&self, upload_id: &str) -> Result<(), PortError>;
     /// Records a file-level failure: `failed` history with zero counts and its row-0 error.
     async fn fail_upload(&self, failure: &FileFailure) -> Result<(), PortError>;
@@ -165,4 +180,23 @@ pub trait UploadCompletion: Send + Sync {
         status: UploadStatus,
         report_key: Option<&str>,
     ) -> Result<bool, PortError>;
+}
+
+/// The reconciler's side of the ledger.
+#[async_trait]
+pub trait Reconciliation: Send + Sync {
+    /// Uploads still `processing` that started before `started_before`, oldest first.
+    async fn stuck_uploads(
+        &self,
+        started_before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<UploadState>, PortError>;
+    /// Counts one more failed reconciler attempt on each of these rows; returns each
+    /// row's count after this one.
+    async fn count_failed_attempt(
+        &self,
+        upload_id: &str,
+        row_numbers: &[u64],
+        reason: &str,
+    ) -> Result<std::collections::HashMap<u64, u32>, PortError>;
 }

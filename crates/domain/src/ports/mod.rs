@@ -11,16 +11,20 @@
 //! | [`CatalogStore`] | stream-validator (context of a batch, verdicts, upserts) |
 //! | [`ErrorLedger`] | error-processor (error rows, counted once) |
 //! | [`UploadCompletion`] | the finaliser, whoever calls it |
+//! | [`Reconciliation`] | upload-reconciler (stuck uploads, attempts per row) |
+//! | [`FailedDeliveries`] | upload-reconciler (the on-failure destinations) |
 
 mod catalog;
+mod failed;
 mod ledger;
 mod objects;
 mod records;
 
 pub use catalog::{BatchContext, CatalogStore, StoredVerdict, Verdict};
+pub use failed::{FailedDeliveries, FailedDelivery, FailureSource};
 pub use ledger::{
-    Claim, ErrorLedger, ErrorRow, FileFailure, StartOutcome, UploadCompletion, UploadIntake, UploadStart,
-    UploadState, VendorDirectory,
+    Claim, ErrorLedger, ErrorRow, FileFailure, Reconciliation, StartOutcome, UploadCompletion, UploadIntake,
+    UploadStart, UploadState, VendorDirectory,
 };
 pub use objects::{ObjectInfo, ObjectReader, ObjectStore};
-pub use records::RecordStore;
+pub use records::{ItemPage, RecordStore, StoredItem};

@@ -1,9 +1,25 @@
 //! The `UploadRecords` table.
 
 use crate::error::PortError;
-use crate::model::UploadRecord;
+use crate::model::{RecordStatus, UploadRecord};
 use async_trait::async_trait;
 use std::collections::HashSet;
+
+/// An item as the table holds it: readable, or not (a poison item: its row is still
+/// known from its `record_id`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoredItem {
+    Readable(UploadRecord),
+    Unreadable { record_id: String, reason: String },
+}
+
+/// One page of an upload's items with one status, and where the next page starts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ItemPage {
+    pub items: Vec<StoredItem>,
+    /// The `record_id` to start after, `None` on the last page.
+    pub next: Option<String>,
+}
 
 #[async_trait]
 pub trait RecordStore: Send + Sync {
@@ -13,6 +29,14 @@ pub trait RecordStore: Send + Sync {
     /// Writes the items (new ones, or a status change of existing ones), retrying
     /// throttled and unprocessed items; an error means some items may not be written.
     async fn put_all(&self, records: &[UploadRecord]) -> Result<(), PortError>;
+    /// The upload's items with this status, a page at a time (`StatusIndex`).
+    async fn page_by_status(
+        &self,
+        upload_id: &str,
+        status: RecordStatus,
+        start_after: Option<&str>,
+        limit: usize,
+    ) -> Result<ItemPage, PortError>;
     /// Which of these record ids of the upload already exist.
     async fn existing(&self, upload_id: &str, record_ids: &[String]) -> Result<HashSet<String>, PortError>;
 }

@@ -4,8 +4,8 @@
 use super::{lock, no_history, Decided, History, Memory, StoredError};
 use async_trait::async_trait;
 use domain::ports::{
-    Claim, ErrorLedger, ErrorRow, FileFailure, StartOutcome, StoredVerdict, UploadCompletion, UploadIntake,
-    UploadStart, UploadState, VendorDirectory,
+    Claim, ErrorLedger, ErrorRow, FileFailure, Reconciliation, StartOutcome, StoredVerdict, UploadCompletion,
+    UploadIntake, UploadStart, UploadState, VendorDirectory,
 };
 use domain::report::ReportLine;
 use domain::upload::UploadStatus;
@@ -35,11 +35,24 @@ impl UploadIntake for Memory {
         Ok(())
     }
 
-    async fn start_upload(&self, start: &UploadStart) -> Result<StartOutcome, PortError> {
+    async fn start_upload(
+        &self,
+        start: &UploadStart,
+        lease: std::time::Duration,
+    ) -> Result<StartOutcome, PortError> {
         self.trip("start_upload", &start.upload_id)?;
         let mut db = lock(&self.db)?;
-        if let Some(h) = db.history.get(&start.upload_id) {
-            return Ok(StartOutcome::Existing { parsed: h.parsed });
+        let now = chrono::Utc::now();
+        let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+        if let Some(h) = db.history.get_mut(&start.upload_id) {
+            return Ok(if h.parsed {
+                StartOutcome::Parsed
+            } else if h.lease_until.is_none_or(|held| held < now) {
+                h.lease_until = Some(until);
+                StartOutcome::Resume
+            } else {
+                StartOutcome::Busy
+            });
         }
         db.history.insert(
             start.upload_id.clone(),
@@ -53,15 +66,26 @@ impl UploadIntake for Memory {
                 columns: start.columns.clone(),
                 parsed: false,
                 source: Some(start.source.clone()),
+                started_at: now,
+                lease_until: Some(until),
             },
         );
         Ok(StartOutcome::Created)
+    }
+
+    async fn release_parse(&self, upload_id: &str) -> Result<(), PortError> {
+        self.trip("release_parse", upload_id)?;
+        if let Some(h) = lock(&self.db)?.history.get_mut(upload_id) {
+            h.lease_until = None;
+        }
+        Ok(())
     }
 
     async fn mark_parsed(&self, upload_id: &str) -> Result<(), PortError> {
         self.trip("mark_parsed", upload_id)?;
         if let Some(h) = lock(&self.db)?.history.get_mut(upload_id) {
             h.parsed = true;
+            h.lease_until = None;
         }
         Ok(())
     }
@@ -84,6 +108,8 @@ impl UploadIntake for Memory {
                 columns: failure.columns.clone(),
                 parsed: true,
                 source: None,
+                started_at: chrono::Utc::now(),
+                lease_until: None,
             },
         );
         db.errors.push(StoredError {
@@ -211,5 +237,51 @@ impl UploadCompletion for Memory {
         }
         lock(&self.finished)?.push((upload_id.to_string(), status, report_key.map(str::to_string)));
         Ok(true)
+    }
+}
+
+#[async_trait]
+impl Reconciliation for Memory {
+    async fn stuck_uploads(
+        &self,
+        started_before: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> Result<Vec<UploadState>, PortError> {
+        self.trip("stuck_uploads", "")?;
+        let stuck: Vec<(chrono::DateTime<chrono::Utc>, String)> = {
+            let db = lock(&self.db)?;
+            db.history
+                .iter()
+                .filter(|(_, h)| h.status == UploadStatus::Processing && h.started_at < started_before)
+                .map(|(id, h)| (h.started_at, id.clone()))
+                .collect()
+        };
+        let mut stuck = stuck;
+        stuck.sort();
+        let mut out = Vec::new();
+        for (_, id) in stuck.into_iter().take(limit) {
+            if let Some(state) = self.state(&id).await? {
+                out.push(state);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn count_failed_attempt(
+        &self,
+        upload_id: &str,
+        row_numbers: &[u64],
+        _reason: &str,
+    ) -> Result<std::collections::HashMap<u64, u32>, PortError> {
+        self.trip("count_failed_attempt", upload_id)?;
+        let mut attempts = lock(&self.attempts)?;
+        Ok(row_numbers
+            .iter()
+            .map(|n| {
+                let count = attempts.entry((upload_id.to_string(), *n)).or_insert(0);
+                *count += 1;
+                (*n, *count)
+            })
+            .collect())
     }
 }

@@ -9,7 +9,8 @@ mod ledger;
 mod objects;
 mod records;
 
-use domain::model::UploadRecord;
+use chrono::{DateTime, Utc};
+use domain::model::{RecordStatus, UploadRecord};
 use domain::ports::StoredVerdict;
 use domain::report::ReportLine;
 use domain::upload::{UploadEvent, UploadStatus};
@@ -31,6 +32,10 @@ pub struct History {
     pub parsed: bool,
     /// The PUT the upload was parsed from.
     pub source: Option<UploadEvent>,
+    /// `processing_started_at`.
+    pub started_at: DateTime<Utc>,
+    /// `parse_lease_until`.
+    pub lease_until: Option<DateTime<Utc>>,
 }
 
 impl History {
@@ -46,6 +51,8 @@ impl History {
             columns: columns.iter().map(|c| c.to_string()).collect(),
             parsed: true,
             source: None,
+            started_at: Utc::now(),
+            lease_until: None,
         }
     }
 }
@@ -101,6 +108,11 @@ pub struct Memory {
     /// Every `finish` that ended an upload: (upload_id, status, report key).
     pub finished: Mutex<Vec<(String, UploadStatus, Option<String>)>>,
     faults: Mutex<Vec<Fault>>,
+    /// Poison items: (upload_id, record_id, status) of items that do not read as
+    /// `UploadRecords` items.
+    pub unreadable: Mutex<Vec<(String, String, RecordStatus)>>,
+    /// Failed reconciler attempts per (upload_id, row).
+    pub attempts: Mutex<HashMap<(String, u64), u32>>,
     /// Versions of objects put with [`Memory::put_object_version`]: (bucket, key, version).
     pub versions: Mutex<HashMap<(String, String, String), Vec<u8>>>,
     /// Every successful `record_errors`: (upload_id, row numbers given, rows that were new).

@@ -2,8 +2,8 @@
 
 use super::{lock, Memory};
 use async_trait::async_trait;
-use domain::model::UploadRecord;
-use domain::ports::RecordStore;
+use domain::model::{RecordStatus, UploadRecord};
+use domain::ports::{ItemPage, RecordStore, StoredItem};
 use domain::PortError;
 use std::collections::HashSet;
 
@@ -17,8 +17,8 @@ impl RecordStore for Memory {
         let mut written = Vec::new();
         for r in records {
             let key = (r.upload_id.clone(), r.record_id.clone());
-            if !items.contains_key(&key) {
-                items.insert(key, r.clone());
+            if let std::collections::btree_map::Entry::Vacant(slot) = items.entry(key) {
+                slot.insert(r.clone());
                 written.push(r.clone());
             }
         }
@@ -36,6 +36,48 @@ impl RecordStore for Memory {
         }
         lock(&self.puts)?.push(records.to_vec());
         Ok(())
+    }
+
+    async fn page_by_status(
+        &self,
+        upload_id: &str,
+        status: RecordStatus,
+        start_after: Option<&str>,
+        limit: usize,
+    ) -> Result<ItemPage, PortError> {
+        self.trip("page_by_status", upload_id)?;
+        let items = lock(&self.items)?;
+        let unreadable = lock(&self.unreadable)?;
+        let mut matching: Vec<(String, StoredItem)> = items
+            .values()
+            .filter(|i| i.upload_id == upload_id && i.status == status)
+            .map(|i| (i.record_id.clone(), StoredItem::Readable(i.clone())))
+            .chain(
+                unreadable
+                    .iter()
+                    .filter(|(u, _, s)| u == upload_id && *s == status)
+                    .map(|(_, id, _)| {
+                        let poison = StoredItem::Unreadable {
+                            record_id: id.clone(),
+                            reason: "injected poison item".into(),
+                        };
+                        (id.clone(), poison)
+                    }),
+            )
+            .filter(|(id, _)| start_after.is_none_or(|after| id.as_str() > after))
+            .collect();
+        matching.sort_by(|a, b| a.0.cmp(&b.0));
+        let more = matching.len() > limit;
+        matching.truncate(limit.max(1));
+        let next = if more {
+            matching.last().map(|(id, _)| id.clone())
+        } else {
+            None
+        };
+        Ok(ItemPage {
+            items: matching.into_iter().map(|(_, i)| i).collect(),
+            next,
+        })
     }
 
     async fn existing(&self, upload_id: &str, record_ids: &[String]) -> Result<HashSet<String>, PortError> {
