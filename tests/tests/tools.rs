@@ -177,7 +177,7 @@ async fn filters_and_summary_cover_every_matching_review() {
     .await;
     assert_eq!(
         none["summary"],
-        json!({"review_count": 0, "average_rating": null, "rating_counts": {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0}})
+        json!({"review_count": 0, "average_rating": null, "rating_counts": {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0}, "complete": true})
     );
 }
 
@@ -214,6 +214,8 @@ async fn paging_returns_every_review_exactly_once() {
     let config = reviews_tool::ReviewsConfig {
         signer: TokenSigner::new(var("REVIEWS_TOKEN_SECRET")),
         page_size: 3,
+        target: var("REVIEWS_TARGET_NAME"),
+        summary_max: reviews_tool::DEFAULT_SUMMARY_MAX,
     };
     let index = DynamoReviewIndex::new(db.clone(), table);
     for limit in [1, 4, 7] {
@@ -485,6 +487,8 @@ mod schemas {
         let reviews = reviews_tool::ReviewsConfig {
             signer: TokenSigner::new("s"),
             page_size: 10,
+            target: "reviews".into(),
+            summary_max: reviews_tool::DEFAULT_SUMMARY_MAX,
         };
         let warranties = InMemoryWarranties(vec![WarrantyRecord {
             serial_number: "SN12345678".into(),
@@ -647,7 +651,8 @@ mod schemas {
         }
         let input: Value =
             serde_json::from_str(&read("interceptor.tools-call.json")).unwrap_or_else(|e| panic!("{e}"));
-        let out = gateway_interceptor::intercept(input, &gateway_interceptor::InterceptorConfig::default());
+        let config = gateway_interceptor::InterceptorConfig::new("tenant_id", "reviews");
+        let out = gateway_interceptor::intercept(input, &config);
         assert_eq!(
             out["mcp"]["transformedGatewayRequest"]["body"]["params"]["arguments"]["tenant_id"], "tenanta",
             "{out}"
