@@ -49,13 +49,4 @@ pub fn unique_customer() -> String {
 }
 
 /// The review ids of a reviews tool's result.
-pub fn ids(out: &Value) -> Vec<String> {
-    out["reviews"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|r| r["review_id"].as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
-}
+pub use testkit::reviews::review_ids as ids;

@@ -55,16 +55,7 @@ async fn run(tool: &str, args: Value, index: &InMemoryReviewIndex, cfg: &Reviews
     }
 }
 
-fn ids(v: &Value) -> Vec<String> {
-    v["reviews"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|r| r["review_id"].as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
-}
+use testkit::reviews::review_ids as ids;
 
 #[tokio::test]
 async fn pages_through_every_match_exactly_once_whatever_the_page_size() {

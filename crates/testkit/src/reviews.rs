@@ -118,3 +118,15 @@ impl ReviewIndex for InMemoryReviewIndex {
         }
     }
 }
+
+/// The `review_id`s of a reviews tool's result, in order.
+pub fn review_ids(result: &serde_json::Value) -> Vec<String> {
+    result["reviews"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r["review_id"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
