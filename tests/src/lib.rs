@@ -1,7 +1,10 @@
 //! Helpers shared by the end-to-end tests.
 
 pub mod faults;
+pub mod gateway;
+pub mod logs;
 pub mod pipeline;
 pub mod runtime_api;
 pub mod stack;
 pub mod template;
+pub mod tools;

@@ -93,14 +93,29 @@ pub async fn invoke_binary_many(
     env: &[(&str, &str)],
     invocations: Vec<Invocation>,
 ) -> Vec<Outcome> {
+    invoke_binary_logged(bin, env, invocations).await.0
+}
+
+/// [`invoke_binary_many`], and everything the process wrote on stderr (its logs).
+pub async fn invoke_binary_logged(
+    bin: &Path,
+    env: &[(&str, &str)],
+    invocations: Vec<Invocation>,
+) -> (Vec<Outcome>, String) {
     let expected = invocations.len();
     let listener = match TcpListener::bind("127.0.0.1:0").await {
         Ok(l) => l,
-        Err(e) => return vec![Outcome::ProcessExited(None, format!("cannot bind: {e}")); expected],
+        Err(e) => {
+            let why = format!("cannot bind: {e}");
+            return (vec![Outcome::ProcessExited(None, why.clone()); expected], why);
+        }
     };
     let addr = match listener.local_addr() {
         Ok(a) => a,
-        Err(e) => return vec![Outcome::ProcessExited(None, format!("no local address: {e}")); expected],
+        Err(e) => {
+            let why = format!("no local address: {e}");
+            return (vec![Outcome::ProcessExited(None, why.clone()); expected], why);
+        }
     };
     let queue = Arc::new(Mutex::new(
         invocations
@@ -143,10 +158,8 @@ pub async fn invoke_binary_many(
         Ok(c) => c,
         Err(e) => {
             server.abort();
-            return vec![
-                Outcome::ProcessExited(None, format!("cannot start {}: {e}", bin.display()));
-                expected
-            ];
+            let why = format!("cannot start {}: {e}", bin.display());
+            return (vec![Outcome::ProcessExited(None, why.clone()); expected], why);
         }
     };
     let stderr = Arc::new(Mutex::new(String::new()));
@@ -190,15 +203,17 @@ pub async fn invoke_binary_many(
     if exit.is_none() {
         let _ = child.start_kill();
         let _ = child.wait().await;
-    } else if let Some(task) = stderr_task {
+    }
+    if let Some(task) = stderr_task {
         let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
     }
     server.abort();
     let stderr_text = stderr.lock().map(|s| s.clone()).unwrap_or_default();
-    outcomes
+    let outcomes = outcomes
         .into_iter()
         .map(|o| o.unwrap_or_else(|| Outcome::ProcessExited(exit.flatten(), stderr_text.clone())))
-        .collect()
+        .collect();
+    (outcomes, stderr_text)
 }
 
 struct Request {

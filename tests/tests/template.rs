@@ -428,11 +428,18 @@ fn functions_get_the_environment_their_code_reads() -> TestResult {
         ("ErrorProcessorFunction", &pipeline),
         (
             "ReviewsToolFunction",
-            &[PRODUCT_REVIEWS_TABLE, "REVIEWS_TOKEN_SECRET"],
+            &[
+                PRODUCT_REVIEWS_TABLE,
+                "REVIEWS_TOKEN_SECRET",
+                "REVIEWS_TARGET_NAME",
+            ],
         ),
         ("WarrantyToolFunction", &[WARRANTY_TABLE, CUSTOMER_PROFILE_TABLE]),
         ("CustomerProfileToolFunction", &[CUSTOMER_PROFILE_TABLE]),
-        ("GatewayInterceptorFunction", &["TENANT_CLAIM"]),
+        (
+            "GatewayInterceptorFunction",
+            &["TENANT_CLAIM", "REVIEWS_TARGET_NAME"],
+        ),
     ];
     for (id, names) in expected {
         let vars = properties(&template, id)?
@@ -600,7 +607,10 @@ fn gateway_targets_embed_the_tool_schema_files() -> TestResult {
     for (name, function) in expected {
         let target = targets
             .iter()
-            .find(|t| properties(&template, t).is_ok_and(|p| p.get("Name") == Some(&json!(name))))
+            .find(|t| {
+                properties(&template, t)
+                    .is_ok_and(|p| resolved(&template, p.get("Name")).as_deref() == Some(name))
+            })
             .ok_or_else(|| anyhow::anyhow!("no GatewayTarget named {name}"))?;
         let p = properties(&template, target)?;
         assert_eq!(
@@ -627,5 +637,128 @@ fn gateway_targets_embed_the_tool_schema_files() -> TestResult {
              run scripts/infra/embed-tool-schemas.py"
         );
     }
+    Ok(())
+}
+
+/// A literal, or a `!Ref` to a parameter resolved to its default.
+fn resolved(template: &Value, value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::String(s) => Some(s.clone()),
+        v => {
+            let parameter = v.get("Ref")?.as_str()?;
+            template
+                .pointer(&format!("/Parameters/{parameter}/Default"))
+                .and_then(Value::as_str)
+                .map(String::from)
+        }
+    }
+}
+
+fn environment<'a>(template: &'a Value, function: &str, name: &str) -> anyhow::Result<Option<&'a Value>> {
+    Ok(properties(template, function)?.pointer(&format!("/Environment/Variables/{name}")))
+}
+
+#[test]
+fn tenant_pinning_and_the_reviews_target_share_one_name() -> TestResult {
+    let template = load_template()?;
+    let one_setting = json!({"Ref": "ReviewsTargetName"});
+    let reviews_target = ids_of_type(&template, "AWS::BedrockAgentCore::GatewayTarget")?
+        .into_iter()
+        .find(|t| {
+            properties(&template, t).is_ok_and(|p| {
+                p.pointer("/TargetConfiguration/Mcp/Lambda/LambdaArn")
+                    .and_then(|a| get_att_target(a, "Arn"))
+                    == Some("ReviewsToolFunction")
+            })
+        })
+        .ok_or_else(|| anyhow::anyhow!("no GatewayTarget for ReviewsToolFunction"))?;
+    assert_eq!(
+        properties(&template, &reviews_target)?.get("Name"),
+        Some(&one_setting),
+        "the reviews target's name is the parameter"
+    );
+    for function in ["GatewayInterceptorFunction", "ReviewsToolFunction"] {
+        assert_eq!(
+            environment(&template, function, "REVIEWS_TARGET_NAME")?,
+            Some(&one_setting),
+            "{function} reads the same parameter"
+        );
+    }
+    // No other target may be named like it (a second target in front of the function).
+    let names: Vec<Option<String>> = ids_of_type(&template, "AWS::BedrockAgentCore::GatewayTarget")?
+        .iter()
+        .map(|t| {
+            properties(&template, t)
+                .ok()
+                .and_then(|p| resolved(&template, p.get("Name")))
+        })
+        .collect();
+    let unique: BTreeSet<_> = names.iter().collect();
+    assert_eq!(unique.len(), names.len(), "target names are distinct: {names:?}");
+    Ok(())
+}
+
+#[test]
+fn the_gateway_role_trusts_only_this_gateway() -> TestResult {
+    let template = load_template()?;
+    let g = properties(&template, "ToolsGateway")?;
+    assert_eq!(g.get("Name"), Some(&json!({"Ref": "GatewayName"})));
+    let role = g
+        .get("RoleArn")
+        .and_then(|r| get_att_target(r, "Arn"))
+        .ok_or_else(|| anyhow::anyhow!("Gateway RoleArn is not !GetAtt <role>.Arn"))?;
+    let trust = properties(&template, role)?
+        .pointer("/AssumeRolePolicyDocument/Statement")
+        .map(flatten_statements)
+        .unwrap_or_default();
+    assert_eq!(trust.len(), 1, "{trust:?}");
+    let t = trust[0];
+    assert_eq!(
+        t.pointer("/Principal/Service"),
+        Some(&json!("bedrock-agentcore.amazonaws.com"))
+    );
+    assert_eq!(
+        t.pointer("/Condition/StringEquals/aws:SourceAccount"),
+        Some(&json!({"Ref": "AWS::AccountId"}))
+    );
+    let source_arn = t
+        .pointer("/Condition/ArnLike/aws:SourceArn/Fn::Sub")
+        .and_then(Value::as_str)
+        .ok_or_else(|| anyhow::anyhow!("no ArnLike aws:SourceArn !Sub in {t}"))?;
+    let (prefix, id) = source_arn
+        .split_once(":gateway/")
+        .ok_or_else(|| anyhow::anyhow!("{source_arn} names no gateway"))?;
+    assert_eq!(
+        prefix,
+        "arn:${AWS::Partition}:bedrock-agentcore:${AWS::Region}:${AWS::AccountId}"
+    );
+    // "{name}-" and exactly the ten characters AgentCore appends: no other gateway.
+    assert_eq!(id, "${GatewayName}-??????????", "{source_arn}");
+    assert!(!id.contains('*'));
+    Ok(())
+}
+
+#[test]
+fn the_reviews_role_queries_only_the_tenant_index() -> TestResult {
+    let template = load_template()?;
+    let statements = role_statements(&template, "ReviewsToolRole")?;
+    let dynamodb: Vec<&&Value> = statements
+        .iter()
+        .filter(|s| {
+            string_list(s.get("Action"))
+                .iter()
+                .any(|a| a.starts_with("dynamodb:"))
+        })
+        .collect();
+    assert_eq!(dynamodb.len(), 1, "{dynamodb:?}");
+    assert_eq!(
+        string_list(dynamodb[0].get("Action")),
+        vec!["dynamodb:Query".to_string()]
+    );
+    assert_eq!(
+        dynamodb[0].get("Resource"),
+        Some(&json!({"Fn::Sub": "${ProductReviewsTable.Arn}/index/tenant_id-product_id-index"})),
+        "the index only, never the table"
+    );
     Ok(())
 }

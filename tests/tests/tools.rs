@@ -9,32 +9,12 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use devstack::ToolArgs;
 use domain::tools::reviews::TokenSigner;
 use e2e::stack::{aws, load_env, unique, var};
+use e2e::tools::{ids, put, review, unique_customer, unique_product, unique_serial};
 use serde_json::{json, Value};
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicI64, Ordering};
 
 async fn dynamodb() -> aws_sdk_dynamodb::Client {
     adapters::dynamodb::client(&aws().await)
-}
-
-async fn put(client: &aws_sdk_dynamodb::Client, table: &str, item: Value) {
-    let item = serde_dynamo::to_item(item).unwrap_or_else(|e| panic!("item: {e}"));
-    client
-        .put_item()
-        .table_name(table)
-        .set_item(Some(item))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("put_item into {table}: {e:?}"));
-}
-
-/// A product id no other run uses (the table's hash key is a number).
-fn unique_product() -> i64 {
-    static N: AtomicI64 = AtomicI64::new(0);
-    let millis = chrono::Utc::now().timestamp_millis();
-    (millis % 1_000_000_000_000) * 1000
-        + (std::process::id() as i64 % 100) * 10
-        + N.fetch_add(1, Ordering::Relaxed) % 10
 }
 
 async fn tool(name: &str, args: Value, tenant: Option<&str>) -> Value {
@@ -46,27 +26,6 @@ async fn tool(name: &str, args: Value, tenant: Option<&str>) -> Value {
     })
     .await
     .unwrap_or_else(|e| panic!("devstack tool {name}: {e:#}"))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn review(tenant: &str, product: i64, id: &str, rating: i64, date: &str, verified: bool) -> Value {
-    json!({
-        "product_id": product, "review_id": id, "tenant_id": tenant,
-        "customer_id": "CUST001", "customer_email": "someone@example.com",
-        "product_name": "Test product", "rating": rating, "title": format!("title {id}"),
-        "comment": "comment", "review_date": date, "helpful_votes": 1, "verified_purchase": verified
-    })
-}
-
-fn ids(out: &Value) -> Vec<String> {
-    out["reviews"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|r| r["review_id"].as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 #[tokio::test]
@@ -177,7 +136,7 @@ async fn filters_and_summary_cover_every_matching_review() {
     .await;
     assert_eq!(
         none["summary"],
-        json!({"review_count": 0, "average_rating": null, "rating_counts": {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0}})
+        json!({"review_count": 0, "average_rating": null, "rating_counts": {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0}, "complete": true})
     );
 }
 
@@ -214,6 +173,8 @@ async fn paging_returns_every_review_exactly_once() {
     let config = reviews_tool::ReviewsConfig {
         signer: TokenSigner::new(var("REVIEWS_TOKEN_SECRET")),
         page_size: 3,
+        target: var("REVIEWS_TARGET_NAME"),
+        summary_max: reviews_tool::DEFAULT_SUMMARY_MAX,
     };
     let index = DynamoReviewIndex::new(db.clone(), table);
     for limit in [1, 4, 7] {
@@ -263,17 +224,6 @@ async fn paging_returns_every_review_exactly_once() {
     )
     .await;
     assert_eq!(stolen["error"]["code"], "INVALID_NEXT_TOKEN", "{stolen}");
-}
-
-fn unique_serial(prefix: &str) -> String {
-    let digits: String = unique("").chars().filter(char::is_ascii_digit).collect();
-    let tail = &digits[digits.len().saturating_sub(16)..];
-    format!("{prefix}{tail}")
-}
-
-fn unique_customer() -> String {
-    let digits: String = unique("").chars().filter(char::is_ascii_digit).collect();
-    format!("CUST9{}", &digits[digits.len().saturating_sub(15)..])
 }
 
 #[tokio::test]
@@ -485,6 +435,8 @@ mod schemas {
         let reviews = reviews_tool::ReviewsConfig {
             signer: TokenSigner::new("s"),
             page_size: 10,
+            target: "reviews".into(),
+            summary_max: reviews_tool::DEFAULT_SUMMARY_MAX,
         };
         let warranties = InMemoryWarranties(vec![WarrantyRecord {
             serial_number: "SN12345678".into(),
@@ -647,7 +599,8 @@ mod schemas {
         }
         let input: Value =
             serde_json::from_str(&read("interceptor.tools-call.json")).unwrap_or_else(|e| panic!("{e}"));
-        let out = gateway_interceptor::intercept(input, &gateway_interceptor::InterceptorConfig::default());
+        let config = gateway_interceptor::InterceptorConfig::new("tenant_id", "reviews");
+        let out = gateway_interceptor::intercept(input, &config);
         assert_eq!(
             out["mcp"]["transformedGatewayRequest"]["body"]["params"]["arguments"]["tenant_id"], "tenanta",
             "{out}"

@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 const OFFLINE_ENV: &[(&str, &str)] = &[
     ("PRODUCT_REVIEWS_TABLE", "ProductReviews"),
     ("REVIEWS_TOKEN_SECRET", "runtime-api-test-secret"),
+    ("REVIEWS_TARGET_NAME", "reviews"),
     ("AWS_REGION", "us-east-1"),
     ("AWS_ACCESS_KEY_ID", "local"),
     ("AWS_SECRET_ACCESS_KEY", "local"),

@@ -81,6 +81,34 @@ where
     F: FnOnce(String, serde_json::Value) -> Fut,
     Fut: std::future::Future<Output = ToolOutcome>,
 {
+    serve_inner(event, None, call).await
+}
+
+/// [`serve`] for a function that must be reached only through one target: a call whose
+/// tool name names another target (a target added or renamed in front of the same
+/// function, which the interceptor does not pin) is answered `UNKNOWN_TOOL` and never
+/// dispatched.
+pub async fn serve_target<F, Fut>(
+    event: lambda_runtime::LambdaEvent<serde_json::Value>,
+    target: &str,
+    call: F,
+) -> Result<serde_json::Value, lambda_runtime::Error>
+where
+    F: FnOnce(String, serde_json::Value) -> Fut,
+    Fut: std::future::Future<Output = ToolOutcome>,
+{
+    serve_inner(event, Some(target), call).await
+}
+
+async fn serve_inner<F, Fut>(
+    event: lambda_runtime::LambdaEvent<serde_json::Value>,
+    target: Option<&str>,
+    call: F,
+) -> Result<serde_json::Value, lambda_runtime::Error>
+where
+    F: FnOnce(String, serde_json::Value) -> Fut,
+    Fut: std::future::Future<Output = ToolOutcome>,
+{
     use tracing::Instrument;
     let span = invocation_span(&event.context);
     async move {
@@ -88,6 +116,17 @@ where
             Ok(n) => n,
             Err(e) => return Ok(e.to_json()),
         };
+        if let Some(target) = target.filter(|t| *t != name.target) {
+            tracing::warn!(called_target = %name.target, "call through a target this function does not serve");
+            return Ok(ToolError::new(
+                ToolErrorCode::UnknownTool,
+                format!(
+                    "this function serves only the {target} target, not {:?}",
+                    name.target
+                ),
+            )
+            .to_json());
+        }
         match call(name.tool, event.payload).await {
             Ok(result) => {
                 if let Err(e) = &result {

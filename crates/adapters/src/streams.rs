@@ -34,7 +34,8 @@ pub fn decode(event: &Event, wanted: RecordStatus) -> Decoded {
             }
             Ok(_) => {} // Not ours (the filter normally keeps these away).
             Err(e) => {
-                tracing::error!(sequence_number = %seq, error = %e, "stream record is not an UploadRecords item");
+                let error = domain::error::withhold_values(&e.to_string());
+                tracing::error!(sequence_number = %seq, %error, "stream record is not an UploadRecords item");
                 undecodable.push(seq);
             }
         }

@@ -67,6 +67,11 @@ impl Jwt {
         }
     }
 
+    /// The `iss` this provider signs and the authorizers require.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
     /// From `.local/env`'s settings.
     pub fn from_source(src: &(impl Source + ?Sized)) -> anyhow::Result<Jwt> {
         let secret = required(

@@ -1,11 +1,14 @@
 //! Local tooling, never deployed: sets up the local stack (`setup`), emulates the
 //! event sources of the template to drive the real handlers (`upload`), and calls the
-//! agent tools as the Gateway would (`tool`).
+//! agent tools as the Gateway would (`tool`), and serves them over MCP as the Gateway
+//! does (`gateway`).
 
 use std::path::PathBuf;
 
 pub mod env;
 pub mod esm;
+pub mod functions;
+pub mod gateway;
 pub mod jwt;
 pub mod progress;
 pub mod setup;

@@ -54,6 +54,14 @@ enum Command {
         #[arg(long, default_value_t = 3600, allow_hyphen_values = true)]
         ttl: i64,
     },
+    /// Serve the agent tools over MCP (Streamable HTTP) at http://127.0.0.1:PORT/mcp, as
+    /// AgentCore Gateway does: JWT required (`devstack token --tenant T`), the real
+    /// interceptor, then the tool's function. Runs until stopped.
+    Gateway {
+        /// The port on 127.0.0.1 (0: any free one; the line on stderr names it).
+        #[arg(long, default_value_t = devstack::gateway::DEFAULT_PORT)]
+        port: u16,
+    },
     /// Call an agent tool's Lambda as the Gateway would and print its JSON result.
     Tool {
         /// The plain tool name, e.g. get_product_reviews.
@@ -91,6 +99,7 @@ async fn main() -> ExitCode {
         Command::Token { vendor, tenant, ttl } => devstack::token::run(vendor, tenant, ttl).map(|token| {
             println!("{token}");
         }),
+        Command::Gateway { port } => devstack::gateway::run(port).await,
         Command::Tool {
             tool_name,
             args,

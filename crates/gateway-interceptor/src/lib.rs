@@ -1,11 +1,23 @@
-//! AgentCore Gateway REQUEST interceptor that pins the tenant of every reviews call.
+//! AgentCore Gateway REQUEST interceptor that pins the tenant of every reviews call, and
+//! fails closed on everything it cannot pin.
 //!
-//! For `tools/call` of a tool of the reviews target (`reviews___*`) it reads the
-//! bearer JWT of the inbound request, takes the tenant claim (`TENANT_CLAIM`, default
-//! `tenant_id`) and overwrites `params.arguments.tenant_id`, whatever the agent sent.
-//! A call without a usable bearer token or tenant claim is answered by the interceptor
-//! itself with a JSON-RPC error and never reaches the target. Everything else
-//! (`tools/list`, `initialize`, other targets) passes through unchanged.
+//! For `tools/call` of a tool of the reviews target (`{target}___*`, the target's name
+//! from [`REVIEWS_TARGET_ENV`], the same setting that names the GatewayTarget) it reads
+//! the bearer JWT of the inbound request, takes the tenant claim (`TENANT_CLAIM`,
+//! default `tenant_id`) and overwrites `params.arguments.tenant_id`, whatever the agent
+//! sent. It refuses, answering the agent itself so that no function is invoked:
+//! - a body that is not one JSON-RPC request object (a batch, a string, `null`);
+//! - more than one `Authorization` header (two names differing in case, a list, or
+//!   values joined with a comma): the Gateway verified one token, and which one this
+//!   interceptor would read is not defined;
+//! - a reviews call without a usable bearer token or tenant claim;
+//! - any request whose `params.arguments` carry a `tenant_id` it did not pin (a call to
+//!   another or a renamed target, or another method): a tenant only ever comes from
+//!   the token;
+//! - `params` or `params.arguments` of a `tools/call` that are not objects.
+//!
+//! Everything else (`initialize`, `tools/list`, calls to the other targets without a
+//! `tenant_id`) passes through unchanged.
 //!
 //! Trust: the interceptor does not verify the JWT signature. It relies on the Gateway's
 //! CUSTOM_JWT inbound authorizer, which has verified signature, issuer, audience and
@@ -16,16 +28,17 @@
 //! Tokens are never logged: not the header, not the payload, not a claim other than
 //! the tenant.
 
+use adapters::config::{parsed_or, required, ConfigError, Source};
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine as _;
+pub use domain::tools::gateway::REVIEWS_TARGET_ENV;
+use domain::tools::gateway::SEPARATOR;
 use lambda_runtime::LambdaEvent;
 use serde_json::{json, Map, Value};
 use tracing::Instrument;
 
 pub const TENANT_CLAIM_ENV: &str = "TENANT_CLAIM";
 pub const DEFAULT_TENANT_CLAIM: &str = "tenant_id";
-/// Tools whose calls are pinned: every tool of the reviews target.
-pub const PINNED_PREFIX: &str = "reviews___";
 pub const TENANT_ARGUMENT: &str = "tenant_id";
 pub const INTERCEPTOR_VERSION: &str = "1.0";
 
@@ -35,16 +48,33 @@ pub const UNAUTHORIZED: i64 = -32001;
 pub const INVALID_PARAMS: i64 = -32602;
 pub const INVALID_REQUEST: i64 = -32600;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InterceptorConfig {
+    /// The JWT claim that holds the tenant.
     pub tenant_claim: String,
+    /// The GatewayTarget whose calls get the tenant pinned.
+    pub pinned_target: String,
 }
 
-impl Default for InterceptorConfig {
-    fn default() -> Self {
+impl InterceptorConfig {
+    pub fn new(tenant_claim: impl Into<String>, pinned_target: impl Into<String>) -> Self {
         InterceptorConfig {
-            tenant_claim: DEFAULT_TENANT_CLAIM.to_string(),
+            tenant_claim: tenant_claim.into(),
+            pinned_target: pinned_target.into(),
         }
+    }
+
+    /// `TENANT_CLAIM` (default `tenant_id`) and `REVIEWS_TARGET_NAME` (required: a
+    /// default could pin a name the deployment does not use, and that would fail open).
+    pub fn from_source(src: &(impl Source + ?Sized)) -> Result<Self, ConfigError> {
+        Ok(InterceptorConfig {
+            tenant_claim: parsed_or(src, TENANT_CLAIM_ENV, DEFAULT_TENANT_CLAIM.to_string())?,
+            pinned_target: required(
+                src,
+                REVIEWS_TARGET_ENV,
+                "the name of the reviews GatewayTarget, whose calls get the caller's tenant",
+            )?,
+        })
     }
 }
 
@@ -56,11 +86,15 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    fn unauthorized(message: impl Into<String>) -> Self {
+    fn new(code: i64, message: impl Into<String>) -> Self {
         Refusal {
-            code: UNAUTHORIZED,
+            code,
             message: message.into(),
         }
+    }
+
+    fn unauthorized(message: impl Into<String>) -> Self {
+        Refusal::new(UNAUTHORIZED, message)
     }
 }
 
@@ -88,29 +122,33 @@ pub fn intercept(input: Value, config: &InterceptorConfig) -> Value {
         tracing::warn!("input has no mcp.gatewayRequest; refusing");
         return refusal(
             &Value::Null,
-            &Refusal {
-                code: INVALID_REQUEST,
-                message: "the interceptor received no gateway request".into(),
-            },
+            &Refusal::new(INVALID_REQUEST, "the interceptor received no gateway request"),
         );
     };
-    let body = request.get("body").cloned().unwrap_or(Value::Null);
     let headers = request.get("headers").and_then(Value::as_object);
-    match body {
-        Value::Array(batch) => {
-            let mut out = Vec::with_capacity(batch.len());
-            for message in batch {
-                match pin(message, headers, config) {
-                    Ok(m) => out.push(m),
-                    Err((id, r)) => return refusal(&id, &r),
-                }
-            }
-            forward(Value::Array(out))
+    let message = match request.get("body") {
+        Some(Value::Object(m)) => m.clone(),
+        other => {
+            let kind = match other {
+                Some(Value::Array(_)) => "a batch",
+                Some(Value::String(_)) => "a string",
+                None | Some(Value::Null) => "empty",
+                Some(_) => "not an object",
+            };
+            tracing::warn!(kind, "request body is not one JSON-RPC object; refusing");
+            return refusal(
+                &Value::Null,
+                &Refusal::new(
+                    INVALID_REQUEST,
+                    "the request body must be one JSON-RPC request object (batches are not accepted)",
+                ),
+            );
         }
-        message => match pin(message, headers, config) {
-            Ok(m) => forward(m),
-            Err((id, r)) => refusal(&id, &r),
-        },
+    };
+    let id = message.get("id").cloned().unwrap_or(Value::Null);
+    match pin(message, headers, config) {
+        Ok(m) => forward(Value::Object(m)),
+        Err(r) => refusal(&id, &r),
     }
 }
 
@@ -139,65 +177,119 @@ pub fn refusal(id: &Value, r: &Refusal) -> Value {
     })
 }
 
-/// Pins one JSON-RPC message, or says why it is refused (with the message id).
+/// Pins one JSON-RPC request, or says why it is refused.
 fn pin(
-    mut message: Value,
+    mut message: Map<String, Value>,
     headers: Option<&Map<String, Value>>,
     config: &InterceptorConfig,
-) -> Result<Value, (Value, Refusal)> {
+) -> Result<Map<String, Value>, Refusal> {
+    // Checked on every request, so that no request ever goes on with two tokens.
+    let authorization = single_authorization(headers)?;
     let method = message
         .get("method")
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_string();
-    let tool = message
-        .pointer("/params/name")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    let pinned = method == "tools/call" && is_pinned(&tool);
+    let is_call = method == "tools/call";
+    let tool = if is_call {
+        message
+            .get("params")
+            .and_then(|p| p.get("name"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    } else {
+        String::new()
+    };
+    let pinned = is_call && targets(&tool, &config.pinned_target);
+    let params = match message.get_mut("params") {
+        Some(Value::Object(p)) => Some(p),
+        None if !is_call => None,
+        _ if is_call => {
+            return Err(Refusal::new(
+                INVALID_PARAMS,
+                "tools/call params must be an object",
+            ));
+        }
+        _ => None,
+    };
+    let arguments = match params {
+        Some(p) => match p.get_mut("arguments") {
+            Some(Value::Object(a)) => Some(a),
+            None if pinned => {
+                p.insert("arguments".into(), Value::Object(Map::new()));
+                p.get_mut("arguments").and_then(Value::as_object_mut)
+            }
+            None => None,
+            Some(_) if is_call => {
+                return Err(Refusal::new(INVALID_PARAMS, "params.arguments must be an object"));
+            }
+            Some(_) => None,
+        },
+        None => None,
+    };
     if !pinned {
+        if arguments.is_some_and(|a| a.keys().any(|k| k.eq_ignore_ascii_case(TENANT_ARGUMENT))) {
+            tracing::warn!(method, tool, "tenant_id outside the pinned target; refusing");
+            return Err(Refusal::new(
+                INVALID_PARAMS,
+                format!(
+                    "{TENANT_ARGUMENT} is set by the gateway from the caller's token, and only on \
+                     tools of the {} target; remove it from the arguments",
+                    config.pinned_target
+                ),
+            ));
+        }
         tracing::info!(method, tool, "passed through");
         return Ok(message);
     }
-    let id = message.get("id").cloned().unwrap_or(Value::Null);
-    let tenant = tenant_from_headers(headers, &config.tenant_claim).map_err(|r| (id.clone(), r))?;
-    let Some(params) = message.get_mut("params").and_then(Value::as_object_mut) else {
-        return Err((id, Refusal::unauthorized("tools/call without params")));
+    let tenant = tenant_from_authorization(authorization, &config.tenant_claim)?;
+    let Some(arguments) = arguments else {
+        return Err(Refusal::new(INVALID_PARAMS, "params.arguments must be an object"));
     };
-    let arguments = params
-        .entry("arguments")
-        .or_insert_with(|| Value::Object(Map::new()));
-    let Some(arguments) = arguments.as_object_mut() else {
-        return Err((
-            id,
-            Refusal {
-                code: INVALID_PARAMS,
-                message: "params.arguments must be an object".into(),
-            },
-        ));
-    };
-    let overridden = arguments
-        .get(TENANT_ARGUMENT)
-        .is_some_and(|v| v.as_str() != Some(tenant.as_str()));
+    // Any spelling of the key goes: only the pinned one reaches the target.
+    let before = arguments.len();
+    arguments.retain(|k, _| !k.eq_ignore_ascii_case(TENANT_ARGUMENT));
+    let overridden = arguments.len() != before;
     arguments.insert(TENANT_ARGUMENT.to_string(), Value::String(tenant.clone()));
-    tracing::info!(method, tool, tenant = %tenant, agent_tenant_overridden = overridden, "tenant pinned");
+    tracing::info!(method, tool, tenant = %tenant, agent_sent_tenant = overridden, "tenant pinned");
     Ok(message)
 }
 
-fn is_pinned(tool: &str) -> bool {
-    tool.len() >= PINNED_PREFIX.len()
-        && tool.is_char_boundary(PINNED_PREFIX.len())
-        && tool[..PINNED_PREFIX.len()].eq_ignore_ascii_case(PINNED_PREFIX)
+/// Whether `{target}___{tool}` names a tool of `target` (case-insensitively: pinning a
+/// call too many is harmless, one too few is not).
+fn targets(tool: &str, target: &str) -> bool {
+    tool.split_once(SEPARATOR)
+        .is_some_and(|(t, _)| t.eq_ignore_ascii_case(target))
 }
 
-/// The tenant claim of the bearer token in `Authorization` (header names compared
-/// case-insensitively).
-pub fn tenant_from_headers(headers: Option<&Map<String, Value>>, claim: &str) -> Result<String, Refusal> {
-    let authorization = headers
-        .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case("authorization")))
-        .and_then(|(_, v)| v.as_str())
-        .ok_or_else(|| Refusal::unauthorized("no bearer token reached the interceptor"))?;
+/// The one `Authorization` value, if any. Header names are compared case-insensitively;
+/// two of them, a non-string value or values joined with a comma (a JWT has none) are
+/// refused.
+pub fn single_authorization(headers: Option<&Map<String, Value>>) -> Result<Option<&str>, Refusal> {
+    let mut found = headers
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+        .map(|(_, v)| v);
+    let first = found.next();
+    if found.next().is_some() {
+        return Err(Refusal::unauthorized("more than one Authorization header"));
+    }
+    match first {
+        None => Ok(None),
+        Some(Value::String(s)) if s.contains(',') => {
+            Err(Refusal::unauthorized("more than one Authorization header"))
+        }
+        Some(Value::String(s)) => Ok(Some(s.as_str())),
+        Some(_) => Err(Refusal::unauthorized("more than one Authorization header")),
+    }
+}
+
+/// The tenant claim of the bearer token in the `Authorization` value.
+pub fn tenant_from_authorization(authorization: Option<&str>, claim: &str) -> Result<String, Refusal> {
+    let authorization =
+        authorization.ok_or_else(|| Refusal::unauthorized("no bearer token reached the interceptor"))?;
     let token = bearer_token(authorization)
         .ok_or_else(|| Refusal::unauthorized("the Authorization header holds no bearer token"))?;
     let claims =
@@ -208,6 +300,12 @@ pub fn tenant_from_headers(headers: Option<&Map<String, Value>>, claim: &str) ->
             "the caller's token carries no {claim} claim; reviews are available only to a tenant"
         ))),
     }
+}
+
+/// The tenant claim of the bearer token in `Authorization` (header names compared
+/// case-insensitively; more than one header is refused).
+pub fn tenant_from_headers(headers: Option<&Map<String, Value>>, claim: &str) -> Result<String, Refusal> {
+    tenant_from_authorization(single_authorization(headers)?, claim)
 }
 
 /// `Bearer <token>` (scheme case-insensitive); a bare JWT is accepted too.

@@ -21,7 +21,18 @@ fn call(tool: &str, arguments: Value) -> Value {
 }
 
 fn cfg() -> InterceptorConfig {
-    InterceptorConfig::default()
+    InterceptorConfig::new("tenant_id", "reviews")
+}
+
+fn token_for(tenant: &str) -> String {
+    format!("Bearer {}", jwt(json!({"sub": "u1", "tenant_id": tenant})))
+}
+
+fn refused_with(out: &Value) -> Option<i64> {
+    if out["mcp"].get("transformedGatewayRequest").is_some() {
+        return None;
+    }
+    out["mcp"]["transformedGatewayResponse"]["body"]["error"]["code"].as_i64()
 }
 
 #[test]
@@ -50,9 +61,7 @@ fn overwrites_the_tenant_the_agent_sent() {
 #[test]
 fn adds_the_tenant_when_the_agent_sent_none() {
     let token = jwt(json!({"org": "tenantc"}));
-    let config = InterceptorConfig {
-        tenant_claim: "org".into(),
-    };
+    let config = InterceptorConfig::new("org", "reviews");
     let mut body = call("reviews___search_reviews", json!({}));
     if let Some(p) = body["params"].as_object_mut() {
         p.remove("arguments");
@@ -119,7 +128,7 @@ fn everything_else_passes_through_unchanged() {
         json!({"jsonrpc": "2.0", "id": 2, "method": "initialize", "params": {}}),
         call(
             "warranty___check_warranty_status",
-            json!({"serial_number": "ABC12345", "tenant_id": "x"}),
+            json!({"serial_number": "ABC12345"}),
         ),
         call(
             "customer-profile___get_customer_profile",
@@ -132,25 +141,135 @@ fn everything_else_passes_through_unchanged() {
 }
 
 #[test]
-fn batches_are_pinned_message_by_message() {
-    let token = jwt(json!({"tenant_id": "tenanta"}));
-    let body = json!([
-        {"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
-        call("reviews___search_reviews", json!({"tenant_id": "tenantb"}))
-    ]);
+fn a_body_that_is_not_one_request_object_is_refused() {
+    let auth = json!({"authorization": token_for("tenanta")});
+    let call_b = call("reviews___search_reviews", json!({"tenant_id": "tenantb"}));
+    for body in [
+        json!([{"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, call_b.clone()]),
+        json!([call_b.clone()]),
+        Value::String(call_b.to_string()),
+        Value::Null,
+        json!(7),
+    ] {
+        let out = intercept(input(auth.clone(), body.clone()), &cfg());
+        assert_eq!(refused_with(&out), Some(INVALID_REQUEST), "{body}: {out}");
+    }
+    let no_body = json!({"interceptorInputVersion": "1.0", "mcp": {"gatewayRequest": {"headers": auth}}});
+    assert_eq!(refused_with(&intercept(no_body, &cfg())), Some(INVALID_REQUEST));
+}
+
+#[test]
+fn a_tenant_id_outside_the_pinned_target_is_refused() {
+    let auth = json!({"Authorization": token_for("tenanta")});
+    for body in [
+        // A renamed or added target that serves the same function.
+        call(
+            "reviews-v2___get_product_reviews",
+            json!({"tenant_id": "tenantb", "product_id": 1}),
+        ),
+        call("reviewsarchive___search_reviews", json!({"tenant_id": "tenantb"})),
+        // Another target, any spelling of the key.
+        call(
+            "warranty___check_warranty_status",
+            json!({"serial_number": "ABC12345", "tenant_id": "x"}),
+        ),
+        call(
+            "customer-profile___get_customer_profile",
+            json!({"customer_id": "CUST001", "Tenant_ID": "x"}),
+        ),
+        // A name without a target, and another method carrying arguments.
+        call("get_product_reviews", json!({"tenant_id": "tenantb"})),
+        json!({"jsonrpc": "2.0", "id": 7, "method": "prompts/get", "params": {"name": "p", "arguments": {"tenant_id": "tenantb"}}}),
+    ] {
+        let out = intercept(input(auth.clone(), body.clone()), &cfg());
+        assert_eq!(refused_with(&out), Some(INVALID_PARAMS), "{body}: {out}");
+        assert_eq!(out["mcp"]["transformedGatewayResponse"]["body"]["id"], 7);
+    }
+}
+
+#[test]
+fn the_pinned_target_comes_from_configuration() {
+    let config = InterceptorConfig::new("tenant_id", "product-reviews");
+    let auth = json!({"Authorization": token_for("tenanta")});
+    let pinned = intercept(
+        input(
+            auth.clone(),
+            call(
+                "product-reviews___get_product_reviews",
+                json!({"tenant_id": "tenantb", "product_id": 1}),
+            ),
+        ),
+        &config,
+    );
+    assert_eq!(
+        pinned["mcp"]["transformedGatewayRequest"]["body"]["params"]["arguments"]["tenant_id"],
+        "tenanta"
+    );
+    // The literal "reviews" is nothing special any more.
+    let other = intercept(
+        input(
+            auth,
+            call("reviews___get_product_reviews", json!({"tenant_id": "tenantb"})),
+        ),
+        &config,
+    );
+    assert_eq!(refused_with(&other), Some(INVALID_PARAMS), "{other}");
+    assert!(InterceptorConfig::from_source(&[("TENANT_CLAIM", "org")][..]).is_err());
+    assert_eq!(
+        InterceptorConfig::from_source(&[("REVIEWS_TARGET_NAME", "r")][..]).ok(),
+        Some(InterceptorConfig::new("tenant_id", "r"))
+    );
+}
+
+#[test]
+fn every_spelling_of_tenant_id_is_replaced_on_a_pinned_call() {
     let out = intercept(
-        input(json!({"authorization": format!("Bearer {token}")}), body),
+        input(
+            json!({"Authorization": token_for("tenanta")}),
+            call(
+                "REVIEWS___search_reviews",
+                json!({"Tenant_Id": "tenantb", "TENANT_ID": "tenantc"}),
+            ),
+        ),
         &cfg(),
     );
     assert_eq!(
-        out["mcp"]["transformedGatewayRequest"]["body"][1]["params"]["arguments"]["tenant_id"],
-        "tenanta"
+        out["mcp"]["transformedGatewayRequest"]["body"]["params"]["arguments"],
+        json!({"tenant_id": "tenanta"})
     );
-    let refused = intercept(
-        input(json!({}), json!([call("reviews___search_reviews", json!({}))])),
-        &cfg(),
-    );
-    assert!(refused["mcp"]["transformedGatewayResponse"].is_object());
+}
+
+#[test]
+fn two_authorization_headers_are_refused_on_every_request() {
+    let forged = jwt(json!({"tenant_id": "tenantb"}));
+    let call_a = call("reviews___search_reviews", json!({}));
+    for headers in [
+        json!({"Authorization": token_for("tenanta"), "authorization": format!("Bearer {forged}")}),
+        json!({"Authorization": format!("{}, Bearer {forged}", token_for("tenanta"))}),
+        json!({"Authorization": [token_for("tenanta"), format!("Bearer {forged}")]}),
+    ] {
+        for body in [
+            call_a.clone(),
+            json!({"jsonrpc": "2.0", "id": 7, "method": "tools/list"}),
+        ] {
+            let out = intercept(input(headers.clone(), body.clone()), &cfg());
+            assert_eq!(refused_with(&out), Some(UNAUTHORIZED), "{headers} {body}: {out}");
+        }
+    }
+}
+
+#[test]
+fn tools_call_params_and_arguments_must_be_objects() {
+    let auth = json!({"Authorization": token_for("tenanta")});
+    for body in [
+        json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call"}),
+        json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": "x"}),
+        call("warranty___check_warranty_status", json!(["serial_number"])),
+        call("reviews___search_reviews", json!(null)),
+    ] {
+        let out = intercept(input(auth.clone(), body.clone()), &cfg());
+        assert_eq!(refused_with(&out), Some(INVALID_PARAMS), "{body}: {out}");
+    }
 }
 
 #[test]

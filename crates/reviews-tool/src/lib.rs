@@ -22,6 +22,11 @@ pub const TOOLS: &[&str] = &[GET_PRODUCT_REVIEWS, SEARCH_REVIEWS];
 pub const TOKEN_SECRET_ENV: &str = "REVIEWS_TOKEN_SECRET";
 pub const PAGE_SIZE_ENV: &str = "REVIEWS_QUERY_PAGE_SIZE";
 pub const DEFAULT_PAGE_SIZE: i32 = 100;
+/// The most items the summary reads per call (`summary.complete` says whether that was
+/// all): a tenant with millions of reviews cannot time the function out.
+pub const SUMMARY_MAX_ENV: &str = "REVIEWS_SUMMARY_MAX_ITEMS";
+pub const DEFAULT_SUMMARY_MAX: usize = 10_000;
+pub use domain::tools::gateway::REVIEWS_TARGET_ENV as TARGET_ENV;
 /// Query pages read per call at most; past that the call returns what it found and a
 /// `next_token` resuming after the last item read.
 pub const MAX_PAGES_PER_CALL: usize = 50;
@@ -30,6 +35,10 @@ pub struct ReviewsConfig {
     pub signer: TokenSigner,
     /// DynamoDB `Limit` of each Query (items read before filtering).
     pub page_size: i32,
+    /// The GatewayTarget this function serves; calls through any other are refused.
+    pub target: String,
+    /// Items the summary reads at most.
+    pub summary_max: usize,
 }
 
 /// The Lambda handler: tool name from the client context, arguments from the event.
@@ -38,7 +47,7 @@ pub async fn handle<I: ReviewIndex>(
     index: &I,
     config: &ReviewsConfig,
 ) -> Result<Value, lambda_runtime::Error> {
-    adapters::gateway::serve(event, |tool, args| async move {
+    adapters::gateway::serve_target(event, &config.target, |tool, args| async move {
         call(&tool, args, index, config).await
     })
     .await
@@ -58,7 +67,7 @@ pub async fn call<I: ReviewIndex>(tool: &str, args: Value, index: &I, config: &R
         None => None,
     };
     let page = read_page(tool, &request, start_after, index, config).await?;
-    let summary = summary(&request.query, index).await?;
+    let summary = summary(&request.query, index, config.summary_max).await?;
     let reviews: Vec<Value> = page
         .reviews
         .iter()
@@ -238,14 +247,21 @@ fn finish(
     Ok(Page { reviews, next_token })
 }
 
-/// Every review matching the filters, across all pages: count, average (half-up to 2
-/// decimals, `null` with no match) and a count per star, keys "1" to "5" always present.
-async fn summary<I: ReviewIndex>(query: &ReviewQuery, index: &I) -> Result<Value, PortError> {
-    let samples = index.all_ratings(query).await?;
+/// Every review matching the filters, across all pages, up to `max_read` items read:
+/// count, average (half-up to 2 decimals, `null` with no match), a count per star
+/// (keys "1" to "5" always present) and `complete` (false: more reviews exist past
+/// what was read, and the figures cover only the first `max_read` in index order).
+async fn summary<I: ReviewIndex>(
+    query: &ReviewQuery,
+    index: &I,
+    max_read: usize,
+) -> Result<Value, PortError> {
+    let ratings = index.ratings(query, max_read).await?;
     let mut counts = [0u64; 5];
     let mut total = Decimal::ZERO;
     let mut n: u64 = 0;
-    for s in samples
+    for s in ratings
+        .samples
         .iter()
         .filter(|s| query.filter.matches_date(&s.review_date))
     {
@@ -270,7 +286,8 @@ async fn summary<I: ReviewIndex>(query: &ReviewQuery, index: &I) -> Result<Value
         "average_rating": average,
         "rating_counts": {
             "1": counts[0], "2": counts[1], "3": counts[2], "4": counts[3], "5": counts[4]
-        }
+        },
+        "complete": ratings.complete,
     }))
 }
 

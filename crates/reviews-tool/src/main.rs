@@ -2,7 +2,10 @@ use adapters::config::{parsed_or, required, ProcessEnv, PRODUCT_REVIEWS_TABLE};
 use adapters::dynamodb::DynamoReviewIndex;
 use domain::tools::reviews::TokenSigner;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use reviews_tool::{ReviewsConfig, DEFAULT_PAGE_SIZE, PAGE_SIZE_ENV, TOKEN_SECRET_ENV};
+use reviews_tool::{
+    ReviewsConfig, DEFAULT_PAGE_SIZE, DEFAULT_SUMMARY_MAX, PAGE_SIZE_ENV, SUMMARY_MAX_ENV, TARGET_ENV,
+    TOKEN_SECRET_ENV,
+};
 use serde_json::Value;
 
 #[tokio::main]
@@ -20,10 +23,15 @@ async fn main() -> Result<(), Error> {
         TOKEN_SECRET_ENV,
         "the HMAC key that signs next_token",
     )?;
-    let page_size: i32 = parsed_or(&ProcessEnv, PAGE_SIZE_ENV, DEFAULT_PAGE_SIZE)?;
     let config = ReviewsConfig {
         signer: TokenSigner::new(secret),
-        page_size,
+        page_size: parsed_or(&ProcessEnv, PAGE_SIZE_ENV, DEFAULT_PAGE_SIZE)?,
+        target: required(
+            &ProcessEnv,
+            TARGET_ENV,
+            "the reviews GatewayTarget's name; calls through any other target are refused",
+        )?,
+        summary_max: parsed_or(&ProcessEnv, SUMMARY_MAX_ENV, DEFAULT_SUMMARY_MAX)?,
     };
     let sdk = adapters::aws::sdk_config().await;
     let index = DynamoReviewIndex::new(adapters::dynamodb::client(&sdk), table);

@@ -24,6 +24,8 @@ fn config(page_size: i32) -> ReviewsConfig {
     ReviewsConfig {
         signer: TokenSigner::new("test-secret"),
         page_size,
+        target: "reviews".into(),
+        summary_max: DEFAULT_SUMMARY_MAX,
     }
 }
 
@@ -53,16 +55,7 @@ async fn run(tool: &str, args: Value, index: &InMemoryReviewIndex, cfg: &Reviews
     }
 }
 
-fn ids(v: &Value) -> Vec<String> {
-    v["reviews"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|r| r["review_id"].as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
-}
+use testkit::reviews::review_ids as ids;
 
 #[tokio::test]
 async fn pages_through_every_match_exactly_once_whatever_the_page_size() {
@@ -144,7 +137,7 @@ async fn summary_counts_every_match_and_rounds_half_up() {
     .await;
     assert_eq!(
         none["summary"],
-        json!({"review_count": 0, "average_rating": null, "rating_counts": {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0}})
+        json!({"review_count": 0, "average_rating": null, "rating_counts": {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0}, "complete": true})
     );
     assert_eq!(none["reviews"], json!([]));
     assert_eq!(none["next_token"], Value::Null);
@@ -290,4 +283,66 @@ async fn the_handler_reads_the_tool_name_from_the_client_context() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(out["error"]["code"], "UNKNOWN_TOOL");
+}
+
+#[tokio::test]
+async fn the_summary_reads_a_bounded_number_of_reviews_and_says_so() {
+    let index = sample();
+    let mut cfg = config(100);
+    cfg.summary_max = 5;
+    let out = run(
+        GET_PRODUCT_REVIEWS,
+        json!({"tenant_id": "ta", "product_id": 1, "limit": 2}),
+        &index,
+        &cfg,
+    )
+    .await;
+    assert_eq!(out["summary"]["complete"], false, "{out}");
+    assert_eq!(out["summary"]["review_count"], 5, "{out}");
+    // The page itself is unaffected by the summary's bound.
+    assert_eq!(ids(&out).len(), 2);
+    // Filters are applied to what was read: r000..r004 have ratings 1..5.
+    let filtered = run(
+        GET_PRODUCT_REVIEWS,
+        json!({"tenant_id": "ta", "product_id": 1, "min_rating": 5}),
+        &index,
+        &cfg,
+    )
+    .await;
+    assert_eq!(filtered["summary"]["review_count"], 1, "{filtered}");
+    assert_eq!(filtered["summary"]["complete"], false);
+    // A bound the data fits in leaves the summary complete.
+    cfg.summary_max = 23;
+    let whole = run(
+        GET_PRODUCT_REVIEWS,
+        json!({"tenant_id": "ta", "product_id": 1}),
+        &index,
+        &cfg,
+    )
+    .await;
+    assert_eq!(whole["summary"]["review_count"], 23, "{whole}");
+    assert_eq!(whole["summary"]["complete"], true, "{whole}");
+}
+
+#[tokio::test]
+async fn a_call_through_another_target_is_refused_before_any_read() {
+    let index = sample();
+    let cfg = config(100);
+    for tool_name in [
+        "reviews-v2___search_reviews",
+        "warranty___search_reviews",
+        "REVIEWS___search_reviews",
+    ] {
+        let cc = gateway::gateway_client_context(tool_name, "1").to_string();
+        let ctx = adapters::gateway::lambda_context("req", Some(&cc)).unwrap_or_else(|e| panic!("{e}"));
+        let out = handle(LambdaEvent::new(json!({"tenant_id": "tb"}), ctx), &index, &cfg)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(out["error"]["code"], "UNKNOWN_TOOL", "{tool_name}: {out}");
+    }
+    assert_eq!(
+        index.queries.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "nothing was read"
+    );
 }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::NaiveTime;
 use domain::tools::reviews::{
-    RatingSample, Review, ReviewFilter, ReviewIndex, ReviewKey, ReviewPage, ReviewQuery,
+    RatingSample, Ratings, Review, ReviewFilter, ReviewIndex, ReviewKey, ReviewPage, ReviewQuery,
 };
 use domain::PortError;
 
@@ -23,6 +23,14 @@ impl InMemoryReviewIndex {
             reviews: std::sync::Mutex::new(reviews),
             queries: Default::default(),
         }
+    }
+
+    /// How many items of the partition lie at or before `key`.
+    fn upto(&self, q: &ReviewQuery, k: &ReviewKey) -> usize {
+        self.partition(q)
+            .iter()
+            .take_while(|r| (r.product_id, r.review_id.as_str()) <= (k.product_id, k.review_id.as_str()))
+            .count()
     }
 
     fn partition(&self, q: &ReviewQuery) -> Vec<Review> {
@@ -75,19 +83,50 @@ impl ReviewIndex for InMemoryReviewIndex {
         })
     }
 
-    async fn all_ratings(&self, query: &ReviewQuery) -> Result<Vec<RatingSample>, PortError> {
+    async fn ratings(&self, query: &ReviewQuery, max_read: usize) -> Result<Ratings, PortError> {
         let mut start: Option<ReviewKey> = None;
-        let mut out = Vec::new();
+        let mut samples = Vec::new();
+        let mut read = 0;
         loop {
-            let page = self.query_page(query, start.as_ref(), 1000).await?;
-            out.extend(page.items.into_iter().map(|r| RatingSample {
+            let page_size = max_read.saturating_sub(read).clamp(1, 1000);
+            let before = start.as_ref().map_or(0, |k| self.upto(query, k));
+            let page = self.query_page(query, start.as_ref(), page_size as i32).await?;
+            let after = page
+                .last_evaluated
+                .as_ref()
+                .map_or_else(|| self.partition(query).len(), |k| self.upto(query, k));
+            read += after - before;
+            samples.extend(page.items.into_iter().map(|r| RatingSample {
                 rating: r.rating,
                 review_date: r.review_date,
             }));
             match page.last_evaluated {
-                Some(k) => start = Some(k),
-                None => return Ok(out),
+                Some(k) if read < max_read => start = Some(k),
+                Some(_) => {
+                    return Ok(Ratings {
+                        samples,
+                        complete: false,
+                    })
+                }
+                None => {
+                    return Ok(Ratings {
+                        samples,
+                        complete: true,
+                    })
+                }
             }
         }
     }
+}
+
+/// The `review_id`s of a reviews tool's result, in order.
+pub fn review_ids(result: &serde_json::Value) -> Vec<String> {
+    result["reviews"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r["review_id"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -62,12 +62,13 @@ where
             serial.as_str()
         ))));
     };
-    let end = NaiveDate::parse_from_str(record.warranty_end_date.trim(), "%Y-%m-%d").map_err(|e| {
+    // The stored value stays out of the fault message (it is logged).
+    let end = NaiveDate::parse_from_str(record.warranty_end_date.trim(), "%Y-%m-%d").map_err(|_| {
         PortError::rejected(
             "DynamoDB",
             format!(
-                "warranty {} has warranty_end_date {:?}: {e}",
-                record.serial_number, record.warranty_end_date
+                "warranty {} has a warranty_end_date that is not YYYY-MM-DD",
+                record.serial_number
             ),
         )
     })?;

@@ -20,10 +20,7 @@ pub fn profile_from_item(item: HashMap<String, AttributeValue>) -> Result<Custom
         _ => None,
     };
     let mut p: CustomerProfile = serde_dynamo::from_item(item).map_err(|e| {
-        PortError::rejected(
-            "DynamoDB",
-            format!("a CustomerProfile item does not read as a profile: {e}"),
-        )
+        PortError::unreadable_item("DynamoDB", "a CustomerProfile item does not read as a profile", e)
     })?;
     p.lifetime_value = money;
     Ok(p)

@@ -5,7 +5,7 @@ use crate::classify::from_sdk;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use domain::tools::reviews::{
-    RatingSample, Review, ReviewIndex, ReviewKey, ReviewPage, ReviewQuery, TENANT_INDEX,
+    RatingSample, Ratings, Review, ReviewIndex, ReviewKey, ReviewPage, ReviewQuery, TENANT_INDEX,
 };
 use domain::PortError;
 use std::collections::HashMap;
@@ -124,9 +124,10 @@ impl ReviewIndex for DynamoReviewIndex {
             .into_iter()
             .map(|item| {
                 serde_dynamo::from_item::<_, Review>(item).map_err(|e| {
-                    PortError::rejected(
+                    PortError::unreadable_item(
                         "DynamoDB",
-                        format!("a ProductReviews item does not read as a review: {e}"),
+                        "a ProductReviews item does not read as a review",
+                        e,
                     )
                 })
             })
@@ -141,28 +142,45 @@ impl ReviewIndex for DynamoReviewIndex {
         })
     }
 
-    async fn all_ratings(&self, query: &ReviewQuery) -> Result<Vec<RatingSample>, PortError> {
+    async fn ratings(&self, query: &ReviewQuery, max_read: usize) -> Result<Ratings, PortError> {
         let mut samples = Vec::new();
         let mut start: Option<HashMap<String, AttributeValue>> = None;
+        let mut read: usize = 0;
         loop {
+            // `Limit` counts items evaluated before the filter: the real cost.
+            let remaining = max_read.saturating_sub(read).clamp(1, i32::MAX as usize) as i32;
             let out = self
                 .query(query)
                 .projection_expression("rating, review_date")
+                .limit(remaining)
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
                 .map_err(|e| from_sdk("DynamoDB", e))?;
+            read += usize::try_from(out.scanned_count).unwrap_or(0);
             for item in out.items.unwrap_or_default() {
                 samples.push(serde_dynamo::from_item::<_, RatingSample>(item).map_err(|e| {
-                    PortError::rejected(
+                    PortError::unreadable_item(
                         "DynamoDB",
-                        format!("a ProductReviews item has no rating/review_date: {e}"),
+                        "a ProductReviews item has no rating/review_date",
+                        e,
                     )
                 })?);
             }
             match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(samples),
+                Some(k) if !k.is_empty() && read < max_read => start = Some(k),
+                Some(k) if !k.is_empty() => {
+                    return Ok(Ratings {
+                        samples,
+                        complete: false,
+                    })
+                }
+                _ => {
+                    return Ok(Ratings {
+                        samples,
+                        complete: true,
+                    })
+                }
             }
         }
     }

@@ -36,10 +36,7 @@ impl WarrantyLookup for DynamoWarranties {
         out.item
             .map(|item| {
                 serde_dynamo::from_item(item).map_err(|e| {
-                    PortError::rejected(
-                        "DynamoDB",
-                        format!("a Warranty item does not read as a warranty: {e}"),
-                    )
+                    PortError::unreadable_item("DynamoDB", "a Warranty item does not read as a warranty", e)
                 })
             })
             .transpose()

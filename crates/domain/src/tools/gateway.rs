@@ -17,7 +17,14 @@ pub const AWS_REQUEST_ID_KEY: &str = "bedrockAgentCoreAwsRequestId";
 pub const SEPARATOR: &str = "___";
 
 /// The target names of the Gateway (the SAM template's GatewayTarget names).
+/// `reviews` is only the local default: the deployed name is configuration
+/// ([`REVIEWS_TARGET_ENV`]), because tenant pinning depends on it.
 pub const REVIEWS_TARGET: &str = "reviews";
+/// The name of the reviews GatewayTarget, as deployed. The interceptor pins the tenant of
+/// calls to this target (and refuses a `tenant_id` anywhere else), the reviews function
+/// refuses calls made through any other target, and `devstack` names the tools with it.
+/// The template sets it, for all three, from the one parameter that names the target.
+pub const REVIEWS_TARGET_ENV: &str = "REVIEWS_TARGET_NAME";
 pub const WARRANTY_TARGET: &str = "warranty";
 pub const CUSTOMER_PROFILE_TARGET: &str = "customer-profile";
 
@@ -62,16 +69,42 @@ pub fn unknown_tool(name: &ToolName, served: &[&str]) -> ToolError {
 /// The client context the Gateway sends for `{target}___{tool}` (devstack and tests),
 /// as the plain JSON the Runtime API puts in `Lambda-Runtime-Client-Context`.
 pub fn gateway_client_context(full_tool_name: &str, mcp_message_id: &str) -> serde_json::Value {
-    serde_json::json!({
-        "custom": {
-            TOOL_NAME_KEY: full_tool_name,
-            GATEWAY_ID_KEY: "devstack-gateway",
-            TARGET_ID_KEY: "DEVSTACKTARGET",
-            MESSAGE_VERSION_KEY: "1.0",
-            MCP_MESSAGE_ID_KEY: mcp_message_id,
-            AWS_REQUEST_ID_KEY: "00000000-0000-0000-0000-000000000000",
-        }
-    })
+    GatewayInvocation {
+        tool_name: full_tool_name,
+        gateway_id: "devstack-gateway",
+        target_id: "DEVSTACKTARGET",
+        mcp_message_id,
+        aws_request_id: "00000000-0000-0000-0000-000000000000",
+    }
+    .client_context()
+}
+
+/// The ids AgentCore Gateway puts in a target's client context for one `tools/call`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GatewayInvocation<'a> {
+    /// `{target}___{tool}`.
+    pub tool_name: &'a str,
+    pub gateway_id: &'a str,
+    pub target_id: &'a str,
+    /// The JSON-RPC id of the `tools/call`, as a string (every `custom` value is one).
+    pub mcp_message_id: &'a str,
+    /// A fresh id per call.
+    pub aws_request_id: &'a str,
+}
+
+impl GatewayInvocation<'_> {
+    pub fn client_context(&self) -> serde_json::Value {
+        serde_json::json!({
+            "custom": {
+                TOOL_NAME_KEY: self.tool_name,
+                GATEWAY_ID_KEY: self.gateway_id,
+                TARGET_ID_KEY: self.target_id,
+                MESSAGE_VERSION_KEY: "1.0",
+                MCP_MESSAGE_ID_KEY: self.mcp_message_id,
+                AWS_REQUEST_ID_KEY: self.aws_request_id,
+            }
+        })
+    }
 }
 
 #[cfg(test)]

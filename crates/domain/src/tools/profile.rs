@@ -163,7 +163,8 @@ pub fn normalize_name(s: &str) -> String {
 pub fn money_in_cents(text: &str) -> Result<Decimal, String> {
     let mut d = Decimal::from_str(text)
         .or_else(|_| Decimal::from_scientific(text))
-        .map_err(|e| format!("lifetime_value {text:?} is not a decimal: {e}"))?;
+        // The amount stays out of the message: it is logged as a fault.
+        .map_err(|_| "lifetime_value is not a decimal number".to_string())?;
     if d.scale() < 2 {
         d.rescale(2);
     }

@@ -203,8 +203,19 @@ pub trait ReviewIndex: Send + Sync {
         page_size: i32,
     ) -> Result<ReviewPage, PortError>;
 
-    /// Rating and date of every review passing the query's FilterExpression, all pages.
-    async fn all_ratings(&self, query: &ReviewQuery) -> Result<Vec<RatingSample>, PortError>;
+    /// Rating and date of the reviews passing the query's FilterExpression, in index
+    /// order, reading (evaluating, before the filter) at most `max_read` items: the
+    /// summary's cost is bounded whatever the tenant's size.
+    async fn ratings(&self, query: &ReviewQuery, max_read: usize) -> Result<Ratings, PortError>;
+}
+
+/// What [`ReviewIndex::ratings`] read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ratings {
+    pub samples: Vec<RatingSample>,
+    /// False when the read stopped at `max_read` with items left: the summary then
+    /// covers only the reviews read.
+    pub complete: bool,
 }
 
 type HmacSha256 = Hmac<Sha256>;
