@@ -11,6 +11,7 @@ pub mod finalise;
 pub mod model;
 pub mod ports;
 pub mod report;
+pub mod text;
 pub mod tools;
 pub mod upload;
 pub mod validation;
