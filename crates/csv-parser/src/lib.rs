@@ -25,7 +25,7 @@ use domain::ports::{
     UploadStart, VendorDirectory,
 };
 use domain::report::{self, ReportLine};
-use domain::upload::{decode_event_key, report_key, upload_id, UploadKey};
+use domain::upload::{decode_event_key, report_key, upload_id, UploadKey, VendorSegment, MAX_ROWS};
 use domain::PortError;
 use tracing::Instrument;
 
@@ -99,7 +99,9 @@ where
             record.s3.object.version_id.as_deref(),
             event_time,
         );
-        let span = tracing::info_span!("upload", upload_id = %id, vendor_id = %upload.vendor_id);
+        // A segment that cannot be a vendor id is not logged: it is whatever the key held.
+        let vendor = upload.vendor.valid().map_or("(invalid)", |v| v.as_str());
+        let span = tracing::info_span!("upload", upload_id = %id, vendor_id = %vendor);
         self.process(bucket, &key, &upload, id.clone(), event_time)
             .instrument(span)
             .await
@@ -121,16 +123,24 @@ where
             bucket,
             upload,
             upload_id: &id,
+            vendor_id: upload.vendor_id(),
             event_time,
         };
 
-        match self.ledger.vendor_status(&upload.vendor_id).await? {
+        let vendor = match &upload.vendor {
+            VendorSegment::Valid(vendor) => vendor,
+            VendorSegment::Invalid { segment, issue } => {
+                let error = messages::invalid_vendor_segment(segment, issue);
+                return self.fail(&ctx, Vec::new(), Vec::new(), error).await;
+            }
+        };
+        match self.ledger.vendor_status(vendor.as_str()).await? {
             None => {
-                let error = messages::unknown_vendor(&upload.vendor_id);
+                let error = messages::unknown_vendor(vendor.as_str());
                 return self.fail(&ctx, Vec::new(), Vec::new(), error).await;
             }
             Some(status) if !status.may_upload() => {
-                let error = messages::inactive_vendor(&upload.vendor_id, status);
+                let error = messages::inactive_vendor(vendor.as_str(), status);
                 return self.fail(&ctx, Vec::new(), Vec::new(), error).await;
             }
             Some(_) => {}
@@ -153,6 +163,11 @@ where
                 let error = messages::invalid_header_encoding();
                 return self.fail(&ctx, Vec::new(), Vec::new(), error).await;
             }
+            // The report shows only its three columns: the header is what is wrong.
+            HeaderOutcome::Invalid(issue) => {
+                let error = messages::invalid_header(&issue);
+                return self.fail(&ctx, Vec::new(), Vec::new(), error).await;
+            }
         };
         if !header.missing_required.is_empty() {
             let missing: Vec<String> = header.missing_required.iter().map(|c| c.to_string()).collect();
@@ -165,6 +180,11 @@ where
         let mut claims = Vec::with_capacity(CLAIM_BUFFER);
         while let Some(row) = rows.next_row().await.map_err(read_error)? {
             total = row.row_number;
+            if total > MAX_ROWS {
+                drop(rows);
+                let error = messages::too_many_rows(MAX_ROWS);
+                return self.fail(&ctx, Vec::new(), Vec::new(), error).await;
+            }
             if let RowOutcome::Parsed(data) = &row.outcome {
                 claims.extend(Claim::of_row(row.row_number, data));
             }
@@ -183,9 +203,9 @@ where
 
         let start = UploadStart {
             upload_id: id.clone(),
-            vendor_id: upload.vendor_id.clone(),
-            file_name: upload.file_name.clone(),
-            s3_key: upload.s3_key.clone(),
+            vendor_id: ctx.vendor_id.clone(),
+            file_name: upload.stored_file_name(),
+            s3_key: upload.stored_s3_key(),
             total_records: total,
             columns: header.columns.clone(),
             uploaded_at: event_time,
@@ -265,6 +285,7 @@ where
         Ok(())
     }
 
+    /// The row's item, made to fit DynamoDB's item limit.
     fn item(&self, ctx: &UploadContext<'_>, row_number: u64, outcome: RowOutcome) -> UploadRecord {
         let stamp = ctx
             .event_time
@@ -276,17 +297,13 @@ where
         } else {
             RecordStatus::Error
         };
-        let product_data = match outcome {
-            RowOutcome::Parsed(data) => data,
-            RowOutcome::Malformed { lossy, .. } | RowOutcome::InvalidEncoding { lossy, .. } => lossy,
-        };
         UploadRecord {
             upload_id: ctx.upload_id.to_string(),
             record_id: record_id(row_number),
-            vendor_id: ctx.upload.vendor_id.clone(),
+            vendor_id: ctx.vendor_id.clone(),
             file_name: ctx.upload.file_name.clone(),
             row_number,
-            product_data,
+            product_data: outcome.into_product_data(),
             status,
             error_type: first_error_type(&errors),
             error_reason: errors,
@@ -294,6 +311,7 @@ where
             updated_at: stamp,
             ttl,
         }
+        .fitted()
     }
 
     /// A file-level failure: the report first (so the history row can name it), then
@@ -305,7 +323,7 @@ where
         report_columns: Vec<String>,
         error: RowError,
     ) -> Result<Outcome, PortError> {
-        let key = report_key(&ctx.upload.vendor_id, ctx.upload_id);
+        let key = report_key(&ctx.vendor_id, ctx.upload_id);
         let line = ReportLine {
             row_number: 0,
             error_type: error.error_type,
@@ -321,9 +339,9 @@ where
         self.ledger
             .fail_upload(&FileFailure {
                 upload_id: ctx.upload_id.to_string(),
-                vendor_id: ctx.upload.vendor_id.clone(),
-                file_name: ctx.upload.file_name.clone(),
-                s3_key: ctx.upload.s3_key.clone(),
+                vendor_id: ctx.vendor_id.clone(),
+                file_name: ctx.upload.stored_file_name(),
+                s3_key: ctx.upload.stored_s3_key(),
                 columns,
                 error,
                 report_key: key,
@@ -342,6 +360,8 @@ struct UploadContext<'a> {
     bucket: &'a str,
     upload: &'a UploadKey,
     upload_id: &'a str,
+    /// What the upload's rows and items carry as `vendor_id` (`UploadKey::vendor_id`).
+    vendor_id: String,
     event_time: DateTime<Utc>,
 }
 

@@ -1,5 +1,9 @@
 //! The items and rows the pipeline passes between functions.
 
+mod item_limit;
+
+pub use item_limit::{item_size, ITEM_LIMIT_BYTES};
+
 use crate::codes::ErrorCode;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -80,7 +84,8 @@ pub struct UploadRecord {
 
 impl UploadRecord {
     /// The item as it stands once its row is decided: `validated`, or `error` with
-    /// every reason and the first as `error_type`.
+    /// every reason and the first as `error_type`; made to fit DynamoDB's item limit
+    /// ([`UploadRecord::fitted`]).
     pub fn decided(&self, errors: Option<&[RowError]>, updated_at: &str) -> UploadRecord {
         let mut item = self.clone();
         item.updated_at = updated_at.to_string();
@@ -96,7 +101,7 @@ impl UploadRecord {
                 item.error_reason = errors.to_vec();
             }
         }
-        item
+        item.fitted()
     }
 }
 

@@ -1,7 +1,7 @@
 //! The ledger ports in memory: vendors, the parser's intake, the error processor's
 //! rows, the finaliser's completion.
 
-use super::{lock, no_history, Decided, History, Memory, StoredError};
+use super::{lock, no_history, pg_text, Decided, History, Memory, StoredError};
 use async_trait::async_trait;
 use domain::ports::{
     Claim, ErrorLedger, ErrorRow, FileFailure, StartOutcome, StoredVerdict, UploadCompletion, UploadIntake,
@@ -16,6 +16,7 @@ use domain::PortError;
 impl VendorDirectory for Memory {
     async fn vendor_status(&self, vendor_id: &str) -> Result<Option<VendorStatus>, PortError> {
         self.trip("vendor_status", vendor_id)?;
+        pg_text([vendor_id])?;
         Ok(lock(&self.vendors)?.get(vendor_id).copied())
     }
 }
@@ -24,6 +25,7 @@ impl VendorDirectory for Memory {
 impl UploadIntake for Memory {
     async fn register_claims(&self, upload_id: &str, claims: &[Claim]) -> Result<(), PortError> {
         self.trip("register_claims", upload_id)?;
+        pg_text(claims.iter().map(|c| c.value.as_str()))?;
         let mut db = lock(&self.db)?;
         for c in claims {
             let row = db
@@ -37,6 +39,8 @@ impl UploadIntake for Memory {
 
     async fn start_upload(&self, start: &UploadStart) -> Result<StartOutcome, PortError> {
         self.trip("start_upload", &start.upload_id)?;
+        pg_text([start.vendor_id.as_str(), &start.file_name, &start.s3_key])?;
+        pg_text(start.columns.iter().map(String::as_str))?;
         let mut db = lock(&self.db)?;
         if let Some(h) = db.history.get(&start.upload_id) {
             return Ok(StartOutcome::Existing { parsed: h.parsed });
@@ -67,6 +71,14 @@ impl UploadIntake for Memory {
 
     async fn fail_upload(&self, failure: &FileFailure) -> Result<(), PortError> {
         self.trip("fail_upload", &failure.upload_id)?;
+        pg_text([
+            failure.vendor_id.as_str(),
+            &failure.file_name,
+            &failure.s3_key,
+            &failure.error.message,
+            &failure.error.column,
+        ])?;
+        pg_text(failure.columns.iter().map(String::as_str))?;
         let mut db = lock(&self.db)?;
         if db.history.contains_key(&failure.upload_id) {
             return Ok(());
@@ -105,6 +117,11 @@ impl ErrorLedger for Memory {
             return Ok(0);
         }
         self.trip("record_errors", upload_id)?;
+        for row in rows {
+            pg_text(row.vendor_product_id.as_deref())?;
+            pg_text(row.errors.iter().flat_map(|e| [e.message.as_str(), &e.column]))?;
+            pg_text(row.original.iter().flatten().flat_map(|(k, v)| [k.as_str(), v]))?;
+        }
         let mut guard = lock(&self.db)?;
         let db = &mut *guard;
         if !db.history.contains_key(upload_id) {

@@ -110,6 +110,18 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>, PortError> {
     m.lock().map_err(|e| PortError::rejected("memory", e))
 }
 
+/// PostgreSQL refuses NUL in any text (22021) and `\u0000` in JSONB (22P05), for good:
+/// the in-memory ledger refuses the same, so a unit test sees what the database would.
+pub(crate) fn pg_text<'a>(values: impl IntoIterator<Item = &'a str>) -> Result<(), PortError> {
+    match values.into_iter().find(|v| v.contains('\0')) {
+        Some(_) => Err(PortError::rejected(
+            "memory",
+            "invalid byte sequence for encoding \"UTF8\": 0x00 (22021)",
+        )),
+        None => Ok(()),
+    }
+}
+
 pub(crate) fn no_history(upload_id: &str) -> PortError {
     PortError::rejected("memory", format!("upload {upload_id} has no upload_history row"))
 }

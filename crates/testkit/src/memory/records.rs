@@ -2,7 +2,7 @@
 
 use super::{lock, Memory};
 use async_trait::async_trait;
-use domain::model::UploadRecord;
+use domain::model::{item_size, UploadRecord, ITEM_LIMIT_BYTES};
 use domain::ports::RecordStore;
 use domain::PortError;
 use std::collections::HashSet;
@@ -12,6 +12,13 @@ impl RecordStore for Memory {
     async fn put_all(&self, records: &[UploadRecord]) -> Result<(), PortError> {
         for r in records {
             self.trip("put_all", &r.upload_id)?;
+            // DynamoDB's ValidationException, for good.
+            if item_size(r) > ITEM_LIMIT_BYTES {
+                return Err(PortError::rejected(
+                    "memory",
+                    format!("{} row {}: Item size has exceeded the maximum allowed size", r.upload_id, r.row_number),
+                ));
+            }
         }
         let mut items = lock(&self.items)?;
         for r in records {

@@ -1,0 +1,1 @@
+//! Properties of the reader over arbitrary input (see `tests` for the examples).

@@ -1,0 +1,1 @@
+//! Properties of the row rules over arbitrary cells.
