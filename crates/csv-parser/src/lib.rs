@@ -401,3 +401,5 @@ impl Wiring {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_hostile;

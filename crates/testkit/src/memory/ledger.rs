@@ -49,6 +49,8 @@ impl UploadIntake for Memory {
             start.upload_id.clone(),
             History {
                 vendor_id: start.vendor_id.clone(),
+                file_name: start.file_name.clone(),
+                s3_key: start.s3_key.clone(),
                 status: UploadStatus::Processing,
                 total: i64::try_from(start.total_records).map_err(|e| PortError::rejected("memory", e))?,
                 valid: 0,
@@ -87,6 +89,8 @@ impl UploadIntake for Memory {
             failure.upload_id.clone(),
             History {
                 vendor_id: failure.vendor_id.clone(),
+                file_name: failure.file_name.clone(),
+                s3_key: failure.s3_key.clone(),
                 status: UploadStatus::Failed,
                 total: 0,
                 valid: 0,

@@ -22,6 +22,9 @@ use std::sync::{Mutex, MutexGuard};
 /// `upload_history`.
 pub struct History {
     pub vendor_id: String,
+    /// As stored: whole, control characters replaced.
+    pub file_name: String,
+    pub s3_key: String,
     pub status: UploadStatus,
     pub total: i64,
     pub valid: i64,
@@ -36,6 +39,8 @@ impl History {
     pub fn processing(vendor_id: &str, total: i64, columns: &[&str]) -> History {
         History {
             vendor_id: vendor_id.to_string(),
+            file_name: "products.csv".to_string(),
+            s3_key: format!("uploads/{vendor_id}/products.csv"),
             status: UploadStatus::Processing,
             total,
             valid: 0,
