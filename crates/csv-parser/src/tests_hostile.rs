@@ -26,7 +26,10 @@ async fn parse(mem: &Memory, key: &str, body: Vec<u8>) -> Outcome {
         settings: &BIG,
     };
     let event = event(&domain::upload::encode_event_key(key), "00A1");
-    let outcomes = parser.handle(&event).await.unwrap_or_else(|e| panic!("{key}: {e}"));
+    let outcomes = parser
+        .handle(&event)
+        .await
+        .unwrap_or_else(|e| panic!("{key}: {e}"));
     outcomes.into_iter().next().expect("one outcome")
 }
 
@@ -79,7 +82,11 @@ async fn a_nul_in_a_sku_or_a_name_is_parsed_kept_raw_and_owns_nothing() {
         "DynamoDB keeps the raw cell"
     );
     assert_eq!(mem.claim(&id, "sku", "S-1"), Some(1));
-    assert_eq!(mem.claim(&id, "sku", "S-\02"), None, "a value with NUL owns nothing");
+    assert_eq!(
+        mem.claim(&id, "sku", "S-\02"),
+        None,
+        "a value with NUL owns nothing"
+    );
     assert_eq!(mem.claim(&id, "vendor_product_id", "P3"), Some(3));
 }
 
@@ -102,7 +109,9 @@ async fn a_1_mb_cell_and_a_450_kb_row_are_row_too_large_and_the_rest_is_read() {
         assert!(item.product_data.is_empty());
         assert_eq!(item.error_reason[0].column, "");
     }
-    assert!(items[0].error_reason[0].message.starts_with("row is 1048646 bytes long"));
+    assert!(items[0].error_reason[0]
+        .message
+        .starts_with("row is 1048646 bytes long"));
     assert_eq!(items[2].status, RecordStatus::PendingValidation);
     // Nothing of the large rows is claimed.
     assert_eq!(mem.claim(&id, "vendor_product_id", "P1"), None);
@@ -148,11 +157,18 @@ async fn a_header_with_100000_columns_or_a_repeated_name_is_invalid_header() {
         let (status, report_key, errors) = failure(&mem, &id);
         assert_eq!(status, UploadStatus::Failed);
         assert_eq!(errors.len(), 1);
-        assert_eq!((errors[0].line.row_number, errors[0].error_field.as_str()), (0, field), "{key}");
+        assert_eq!(
+            (errors[0].line.row_number, errors[0].error_field.as_str()),
+            (0, field),
+            "{key}"
+        );
         let report = mem
             .object_text("b", &report_key.expect("a report"))
             .expect("report");
-        assert!(report.starts_with("row_number,error_type,error_message\r\n0,INVALID_HEADER,"), "{report}");
+        assert!(
+            report.starts_with("row_number,error_type,error_message\r\n0,INVALID_HEADER,"),
+            "{report}"
+        );
         assert!(mem.items.lock().expect("lock").is_empty());
     }
 }
@@ -175,7 +191,11 @@ async fn a_vendor_segment_that_cannot_be_a_vendor_id_is_unknown_vendor_with_its_
         assert_eq!(history.vendor_id, recorded);
         assert!(!history.s3_key.contains('\0'));
         assert_eq!(report_key, Some(format!("reports/{recorded}/{id}.csv")));
-        assert!(errors[0].line.error_message.contains("no vendor can have it"), "{}", errors[0].line.error_message);
+        assert!(
+            errors[0].line.error_message.contains("no vendor can have it"),
+            "{}",
+            errors[0].line.error_message
+        );
     }
 }
 

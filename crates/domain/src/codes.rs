@@ -137,7 +137,12 @@ mod tests {
         .collect();
         assert_eq!(
             names,
-            ["INVALID_HEADER", "ROW_TOO_LARGE", "INVALID_CHARACTER", "PROCESSING_FAILED"]
+            [
+                "INVALID_HEADER",
+                "ROW_TOO_LARGE",
+                "INVALID_CHARACTER",
+                "PROCESSING_FAILED"
+            ]
         );
         assert!(ErrorCode::RowTooLarge.leaves_cells_unread());
         assert!(!ErrorCode::InvalidCharacter.leaves_cells_unread());

@@ -58,7 +58,9 @@ mod tests {
         for c in ['\t', '\n', '\r', ' ', 'a', 'é', '\u{FFFD}', '\u{200B}'] {
             assert!(!is_forbidden(c), "{c:?}");
         }
-        for c in ['\0', '\u{1}', '\u{8}', '\u{B}', '\u{C}', '\u{1B}', '\u{1F}', '\u{7F}', '\u{85}', '\u{9F}'] {
+        for c in [
+            '\0', '\u{1}', '\u{8}', '\u{B}', '\u{C}', '\u{1B}', '\u{1F}', '\u{7F}', '\u{85}', '\u{9F}',
+        ] {
             assert!(is_forbidden(c), "{c:?}");
         }
     }

@@ -52,7 +52,9 @@ impl VendorSegment {
     pub fn recorded(&self) -> String {
         match self {
             VendorSegment::Valid(id) => id.as_str().to_string(),
-            VendorSegment::Invalid { segment, .. } => cut(&for_storage(segment), RECORDED_SEGMENT_CHARS).into_owned(),
+            VendorSegment::Invalid { segment, .. } => {
+                cut(&for_storage(segment), RECORDED_SEGMENT_CHARS).into_owned()
+            }
         }
     }
 

@@ -13,7 +13,9 @@ pub struct VendorId(String);
 pub enum VendorIdIssue {
     Empty,
     /// More than [`VendorId::MAX_CHARS`] characters.
-    TooLong { chars: usize },
+    TooLong {
+        chars: usize,
+    },
     /// The first character outside the alphabet.
     BadCharacter(char),
 }
@@ -130,7 +132,11 @@ mod tests {
             Err(VendorIdIssue::TooLong { chars: 60 })
         );
         for (bad, c) in [("VEND 001", ' '), ("VEND.1", '.'), ("V\u{0}", '\0'), ("Vé", 'é')] {
-            assert_eq!(VendorId::parse(bad), Err(VendorIdIssue::BadCharacter(c)), "{bad:?}");
+            assert_eq!(
+                VendorId::parse(bad),
+                Err(VendorIdIssue::BadCharacter(c)),
+                "{bad:?}"
+            );
         }
         assert_eq!(
             VendorIdIssue::BadCharacter('\0').to_string(),

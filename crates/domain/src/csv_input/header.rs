@@ -26,7 +26,11 @@ pub enum HeaderIssue {
     /// `position` is the 1-based column (`error_field` empty: the name cannot be stored).
     ControlCharacter { position: usize, character: char },
     /// Two columns with this normalised name (`error_field` names it).
-    Duplicate { name: String, first: usize, second: usize },
+    Duplicate {
+        name: String,
+        first: usize,
+        second: usize,
+    },
 }
 
 impl HeaderIssue {
@@ -62,7 +66,11 @@ impl Header {
         let columns: Vec<String> = raw.iter().map(|r| normalise_header(r)).collect();
         // Lower-casing can lengthen a name (İ is 2 bytes, i̇ 3): the normalised header is
         // what every item and message repeats, so it is what must stay bounded.
-        let normalised_bytes = columns.iter().map(|c| c.len() as u64 + 1).sum::<u64>().saturating_sub(1);
+        let normalised_bytes = columns
+            .iter()
+            .map(|c| c.len() as u64 + 1)
+            .sum::<u64>()
+            .saturating_sub(1);
         if normalised_bytes > MAX_RECORD_BYTES {
             return Err(HeaderIssue::TooLarge {
                 bytes: normalised_bytes,

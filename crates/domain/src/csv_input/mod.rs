@@ -224,7 +224,9 @@ impl<R: AsyncRead + Unpin + Send> CsvRows<R> {
             }));
         }
         if info.too_large {
-            return Ok(HeaderOutcome::Invalid(HeaderIssue::TooLarge { bytes: info.bytes }));
+            return Ok(HeaderOutcome::Invalid(HeaderIssue::TooLarge {
+                bytes: info.bytes,
+            }));
         }
         let mut raw = Vec::with_capacity(info.fields);
         for field in records.fields() {

@@ -234,7 +234,6 @@ async fn an_invalid_utf8_row_does_not_stop_later_rows() {
     assert!(matches!(rows[2].outcome, RowOutcome::Parsed(_)));
 }
 
-
 #[tokio::test]
 async fn a_last_line_without_newline_is_read() {
     let (_, rows) = read_all(b"sku,price\nA,1").await;
@@ -396,7 +395,11 @@ impl Parts {
 }
 
 impl AsyncRead for Parts {
-    fn poll_read(mut self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let mut budget = PART_CHUNK.min(buf.remaining());
         while budget > 0 && self.part < self.parts.len() {
             let (pattern, len, total) = &self.parts[self.part];
@@ -407,7 +410,9 @@ impl AsyncRead for Parts {
                 continue;
             }
             let at = (self.done % *len as u64) as usize;
-            let n = budget.min(pattern.len() - at).min(usize::try_from(left).unwrap_or(usize::MAX));
+            let n = budget
+                .min(pattern.len() - at)
+                .min(usize::try_from(left).unwrap_or(usize::MAX));
             buf.put_slice(&pattern[at..at + n]);
             self.done += n as u64;
             budget -= n;
@@ -458,12 +463,18 @@ async fn a_row_of_exactly_64_kib_is_read_and_one_byte_more_is_too_large() {
         assert_eq!(first, Some(cell as usize), "{name}: exactly 64 KiB is a row");
         assert_eq!(rows[1].outcome, too_large(max + 1), "{name}");
         assert_eq!(rows[1].row_number, 2);
-        assert!(matches!(rows[2].outcome, RowOutcome::Parsed(_)), "{name}: the next row is read");
+        assert!(
+            matches!(rows[2].outcome, RowOutcome::Parsed(_)),
+            "{name}: the next row is read"
+        );
         assert_eq!(rows.len(), 3, "{name}");
     }
     // The last record, without a terminator.
     let (_, rows, _) = read_parts(vec![(b"a,b\n", 1), (b"a,", 1), (b"x", cell)]).await;
-    assert_eq!(rows[0].outcome.product_data().get("b").map(String::len), Some(cell as usize));
+    assert_eq!(
+        rows[0].outcome.product_data().get("b").map(String::len),
+        Some(cell as usize)
+    );
     let (_, rows, _) = read_parts(vec![(b"a,b\n", 1), (b"a,", 1), (b"x", cell + 1)]).await;
     assert_eq!(rows[0].outcome, too_large(max + 1));
 }
@@ -471,9 +482,18 @@ async fn a_row_of_exactly_64_kib_is_read_and_one_byte_more_is_too_large() {
 #[tokio::test]
 async fn quotes_and_delimiters_count_towards_the_raw_size() {
     // 32,767 quoted empty fields: 32,767 × 2 quote bytes + 32,766 commas = 98,300 bytes.
-    let (_, rows, _) = read_parts(vec![(b"a\n", 1), (b"\"\",", 32_766), (b"\"\"\n", 1), (b"ok\n", 1)]).await;
+    let (_, rows, _) = read_parts(vec![
+        (b"a\n", 1),
+        (b"\"\",", 32_766),
+        (b"\"\"\n", 1),
+        (b"ok\n", 1),
+    ])
+    .await;
     assert_eq!(rows[0].outcome, too_large(98_300));
-    assert_eq!(rows[1].outcome.product_data().get("a").map(String::as_str), Some("ok"));
+    assert_eq!(
+        rows[1].outcome.product_data().get("a").map(String::as_str),
+        Some("ok")
+    );
 }
 
 #[tokio::test]
@@ -498,7 +518,10 @@ async fn a_100_mb_field_is_skipped_with_bounded_memory_and_later_rows_are_read()
 #[tokio::test]
 async fn an_unterminated_quote_makes_the_rest_of_the_file_one_row_read_in_bounded_memory() {
     let (_, rows, most) = read_parts(vec![
-        (format!("{HEADER}\nV1,Mouse,Books,S-1,1,1\nV2,\"Pad,Books,S-2,1,1\n").as_bytes(), 1),
+        (
+            format!("{HEADER}\nV1,Mouse,Books,S-1,1,1\nV2,\"Pad,Books,S-2,1,1\n").as_bytes(),
+            1,
+        ),
         (b"V3,Cable,Books,S-3,1,1\n", 10_000),
     ])
     .await;
@@ -508,7 +531,10 @@ async fn an_unterminated_quote_makes_the_rest_of_the_file_one_row_read_in_bounde
     let err = rows[1].outcome.row_error();
     assert_eq!(err.as_ref().map(|e| e.error_type), Some(ErrorCode::RowTooLarge));
     assert_eq!(err.as_ref().map(|e| e.column.as_str()), Some(""));
-    assert!(err.map(|e| e.message).unwrap_or_default().contains("never closed"));
+    assert!(err
+        .map(|e| e.message)
+        .unwrap_or_default()
+        .contains("never closed"));
     assert!(most <= MAX_BUFFER_BYTES);
 
     // A short file with an open quote: one malformed row, as before.
@@ -543,7 +569,10 @@ async fn a_wide_row_is_malformed_and_a_huge_wide_row_too_large() {
 async fn blank_lines_do_not_count_towards_a_record_size() {
     let (_, rows, _) = read_parts(vec![(b"a\n", 1), (b"\r\n", 100_000), (b"x\n", 1)]).await;
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].outcome.product_data().get("a").map(String::as_str), Some("x"));
+    assert_eq!(
+        rows[0].outcome.product_data().get("a").map(String::as_str),
+        Some("x")
+    );
 }
 
 async fn header_verdict(parts: Vec<(&[u8], u64)>) -> HeaderOutcome<Parts> {
@@ -583,7 +612,10 @@ async fn blank_header_names_are_allowed_and_their_cells_ignored() {
 async fn more_than_a_thousand_columns_is_an_invalid_header() {
     let ok = header_verdict(vec![(b"c,", 999), (b"c1000\n", 1)]).await;
     // 1,000 columns named "c" would be duplicates: name them apart.
-    assert!(matches!(ok, HeaderOutcome::Invalid(HeaderIssue::Duplicate { .. })));
+    assert!(matches!(
+        ok,
+        HeaderOutcome::Invalid(HeaderIssue::Duplicate { .. })
+    ));
     let names: Vec<String> = (1..=1_000).map(|i| format!("c{i}")).collect();
     let thousand = format!("{}\n", names.join(","));
     assert!(matches!(

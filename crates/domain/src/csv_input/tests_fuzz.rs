@@ -91,7 +91,11 @@ struct Chunked {
 }
 
 impl AsyncRead for Chunked {
-    fn poll_read(mut self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let size = self.sizes[self.next % self.sizes.len()].max(1);
         self.next += 1;
         let n = size.min(buf.remaining()).min(self.data.len() - self.at);
@@ -122,7 +126,9 @@ fn read(data: Vec<u8>, sizes: Vec<usize>) -> Read {
             sizes,
             next: 0,
         };
-        let outcome = CsvRows::open(source).await.unwrap_or_else(|e| panic!("no I/O error: {e}"));
+        let outcome = CsvRows::open(source)
+            .await
+            .unwrap_or_else(|e| panic!("no I/O error: {e}"));
         match outcome {
             HeaderOutcome::Empty => Read::Empty,
             HeaderOutcome::InvalidEncoding => Read::InvalidEncoding,
@@ -217,13 +223,37 @@ fn check(data: Vec<u8>, sizes: Vec<usize>) -> Result<(), TestCaseError> {
 /// Bytes that matter to a CSV reader, and some that should not, weighted by repetition
 /// (a token is drawn as an index: cheap to generate and to shrink).
 const TOKENS: &[&[u8]] = &[
-    b"a", b"a", b"a", b"a", b",", b",", b",", b"\"", b"\"", b"\n", b"\n", b"\r", b"\r\n", b" ", b"\0",
-    b"\xFF", b"\xC3", "é".as_bytes(), BOM, b"sku", b"\x01", b"\t",
+    b"a",
+    b"a",
+    b"a",
+    b"a",
+    b",",
+    b",",
+    b",",
+    b"\"",
+    b"\"",
+    b"\n",
+    b"\n",
+    b"\r",
+    b"\r\n",
+    b" ",
+    b"\0",
+    b"\xFF",
+    b"\xC3",
+    "é".as_bytes(),
+    BOM,
+    b"sku",
+    b"\x01",
+    b"\t",
 ];
 
 fn tokens(max: usize) -> impl Strategy<Value = Vec<u8>> {
-    prop::collection::vec(0..TOKENS.len(), 0..max)
-        .prop_map(|picks| picks.into_iter().flat_map(|i| TOKENS[i].iter().copied()).collect())
+    prop::collection::vec(0..TOKENS.len(), 0..max).prop_map(|picks| {
+        picks
+            .into_iter()
+            .flat_map(|i| TOKENS[i].iter().copied())
+            .collect()
+    })
 }
 
 fn small_input() -> impl Strategy<Value = Vec<u8>> {
@@ -233,7 +263,10 @@ fn small_input() -> impl Strategy<Value = Vec<u8>> {
 /// Small inputs with, here and there, one huge run of a byte (a 100 KB cell, a long
 /// run of commas or quotes, an unterminated quote's tail).
 fn input_with_huge_fields() -> impl Strategy<Value = Vec<u8>> {
-    let huge = (prop::sample::select(vec![b'x', b',', b'"', b'\n', 0u8, 0xFF]), 0usize..150_000)
+    let huge = (
+        prop::sample::select(vec![b'x', b',', b'"', b'\n', 0u8, 0xFF]),
+        0usize..150_000,
+    )
         .prop_map(|(b, n)| vec![b; n]);
     prop::collection::vec((tokens(12), huge), 0..5).prop_map(|parts| {
         parts
@@ -294,7 +327,10 @@ proptest! {
 #[test]
 fn the_model_reads_what_the_examples_say() {
     let r = model(b"\xEF\xBB\xBFa,\"b\"\"c\",\"d\"e\r\n\n f\"g,\"open");
-    let fields: Vec<Vec<&[u8]>> = r.iter().map(|m| m.fields.iter().map(Vec::as_slice).collect()).collect();
+    let fields: Vec<Vec<&[u8]>> = r
+        .iter()
+        .map(|m| m.fields.iter().map(Vec::as_slice).collect())
+        .collect();
     assert_eq!(
         fields,
         vec![vec![&b"a"[..], b"b\"c", b"de"], vec![b" f\"g", b"open"]]

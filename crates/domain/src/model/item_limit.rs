@@ -155,9 +155,12 @@ mod tests {
 
     #[test]
     fn the_count_follows_the_serialised_item() {
-        let data: ProductData = [("sku".to_string(), "A-1".to_string()), ("é".to_string(), "ü".to_string())]
-            .into_iter()
-            .collect();
+        let data: ProductData = [
+            ("sku".to_string(), "A-1".to_string()),
+            ("é".to_string(), "ü".to_string()),
+        ]
+        .into_iter()
+        .collect();
         let errors = vec![
             RowError::new(ErrorCode::InvalidSku, "sku", "bad"),
             RowError::new(ErrorCode::MalformedRow, "", "row"),
@@ -190,9 +193,7 @@ mod tests {
         let data: ProductData = names.iter().map(|n| (n.clone(), "\u{1}".repeat(60))).collect();
         let errors: Vec<RowError> = names
             .iter()
-            .map(|n| {
-                crate::validation::messages::invalid_character(n, &"\u{1}".repeat(60), 1, '\u{1}')
-            })
+            .map(|n| crate::validation::messages::invalid_character(n, &"\u{1}".repeat(60), 1, '\u{1}'))
             .collect();
         let r = record(data, errors);
         assert!(item_size(&r) > ITEM_LIMIT_BYTES, "{} bytes", item_size(&r));
@@ -200,7 +201,10 @@ mod tests {
         assert!(item_size(&fitted) <= ITEM_LIMIT_BYTES, "{}", item_size(&fitted));
         assert_eq!(fitted.error_reason.len(), 1000);
         for (before, after) in r.error_reason.iter().zip(&fitted.error_reason) {
-            assert_eq!((before.error_type, &before.column), (after.error_type, &after.column));
+            assert_eq!(
+                (before.error_type, &before.column),
+                (after.error_type, &after.column)
+            );
         }
     }
 

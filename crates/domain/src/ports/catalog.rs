@@ -73,7 +73,8 @@ impl BatchContext {
     }
 
     fn sku_held_by_other_product(&self, vendor_id: &str, data: &ProductData) -> bool {
-        let Some((holder_vendor, holder_vpid)) = owned_value(data, "sku").and_then(|s| self.sku_holders.get(s))
+        let Some((holder_vendor, holder_vpid)) =
+            owned_value(data, "sku").and_then(|s| self.sku_holders.get(s))
         else {
             return false;
         };

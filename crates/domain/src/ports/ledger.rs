@@ -7,8 +7,8 @@ use crate::codes::ErrorCode;
 use crate::error::PortError;
 use crate::model::{ProductData, RowError, UploadRecord};
 use crate::report::ReportLine;
-use crate::upload::UploadStatus;
 use crate::text::for_storage;
+use crate::upload::UploadStatus;
 use crate::validation::{owned_value, CLAIMED_COLUMNS};
 use crate::vendor::VendorStatus;
 use async_trait::async_trait;
@@ -203,13 +203,10 @@ mod tests {
 
     #[test]
     fn claims_skip_values_with_control_characters_and_values_too_long_to_own() {
-        let data: ProductData = [
-            ("sku", " S-1\u{0}"),
-            ("vendor_product_id", " VP-1 "),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+        let data: ProductData = [("sku", " S-1\u{0}"), ("vendor_product_id", " VP-1 ")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let claims: Vec<Claim> = Claim::of_row(3, &data).collect();
         assert_eq!(
             claims,
@@ -226,7 +223,10 @@ mod tests {
     #[test]
     fn an_error_row_carries_no_control_character_to_postgresql() {
         let i = item(
-            &[("vendor_product_id", "VP\u{0}1"), ("product_name", "Mou\u{1}se\tpad")],
+            &[
+                ("vendor_product_id", "VP\u{0}1"),
+                ("product_name", "Mou\u{1}se\tpad"),
+            ],
             vec![RowError::new(
                 ErrorCode::InvalidCharacter,
                 "vendor_product_id",
@@ -236,17 +236,30 @@ mod tests {
         let row = ErrorRow::from_item(&i);
         assert_eq!(row.vendor_product_id.as_deref(), Some("VP\u{FFFD}1"));
         let original = row.original.unwrap_or_default();
-        assert_eq!(original.get("product_name").map(String::as_str), Some("Mou\u{FFFD}se\tpad"));
-        assert_eq!(row.errors[0].message, "vendor_product_id \"VP\\u{0}1\" contains …");
+        assert_eq!(
+            original.get("product_name").map(String::as_str),
+            Some("Mou\u{FFFD}se\tpad")
+        );
+        assert_eq!(
+            row.errors[0].message,
+            "vendor_product_id \"VP\\u{0}1\" contains …"
+        );
         // The item itself keeps the raw cells (DynamoDB stores them as given).
-        assert_eq!(i.product_data.get("vendor_product_id").map(String::as_str), Some("VP\u{0}1"));
+        assert_eq!(
+            i.product_data.get("vendor_product_id").map(String::as_str),
+            Some("VP\u{0}1")
+        );
     }
 
     #[test]
     fn a_row_too_large_is_recorded_without_cells() {
         let row = ErrorRow::from_item(&item(
             &[],
-            vec![RowError::new(ErrorCode::RowTooLarge, "", "row is 70000 bytes long")],
+            vec![RowError::new(
+                ErrorCode::RowTooLarge,
+                "",
+                "row is 70000 bytes long",
+            )],
         ));
         assert_eq!(row.original, None);
         assert_eq!(row.vendor_product_id, None);

@@ -187,7 +187,9 @@ mod tests {
         assert_eq!(e.error_type, ErrorCode::InvalidCharacter);
         assert_eq!(e.column, "product_name");
         assert!(
-            e.message.starts_with("product_name \"Mou\\u{0}se\" contains the control character U+0000 at position 4;"),
+            e.message.starts_with(
+                "product_name \"Mou\\u{0}se\" contains the control character U+0000 at position 4;"
+            ),
             "{}",
             e.message
         );
@@ -199,9 +201,16 @@ mod tests {
         let column = "c".repeat(500);
         let e = invalid_character(&column, "\u{1}", 1, '\u{1}');
         assert_eq!(e.column, column, "error_field keeps the whole name");
-        assert!(e.message.starts_with(&format!("{}… ", "c".repeat(60))), "{}", e.message);
+        assert!(
+            e.message.starts_with(&format!("{}… ", "c".repeat(60))),
+            "{}",
+            e.message
+        );
         let short = shortened(&e);
-        assert_eq!(short, format!("{}… contains a control character; remove it.", "c".repeat(20)));
+        assert_eq!(
+            short,
+            format!("{}… contains a control character; remove it.", "c".repeat(20))
+        );
     }
 
     #[test]
@@ -209,7 +218,9 @@ mod tests {
         let e = processing_failed();
         assert_eq!(e.error_type, ErrorCode::ProcessingFailed);
         assert_eq!(e.column, "");
-        assert!(e.message.starts_with("this row could not be processed; nothing was imported from it."));
+        assert!(e
+            .message
+            .starts_with("this row could not be processed; nothing was imported from it."));
         assert!(e.message.contains("Upload it again"));
     }
 }

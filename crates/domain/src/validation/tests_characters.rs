@@ -48,7 +48,9 @@ fn pairs(expected: &[(&str, ErrorCode)]) -> Vec<(String, ErrorCode)> {
 
 #[test]
 fn a_control_character_in_any_column_is_invalid_character_for_that_column() {
-    for c in ['\0', '\u{1}', '\u{8}', '\u{B}', '\u{1B}', '\u{7F}', '\u{85}', '\u{9F}'] {
+    for c in [
+        '\0', '\u{1}', '\u{8}', '\u{B}', '\u{1B}', '\u{7F}', '\u{85}', '\u{9F}',
+    ] {
         for column in KNOWN_COLUMNS.iter().chain(&["colour"]) {
             let value = format!("A{c}B");
             let data = row(&[(column, &value)]);
@@ -63,7 +65,10 @@ fn a_control_character_in_any_column_is_invalid_character_for_that_column() {
 
 #[test]
 fn tab_lf_and_cr_are_not_control_characters_for_the_rule() {
-    let data = row(&[("product_name", "Wireless\tMouse\r\nsecond line"), ("colour", "\tred\n")]);
+    let data = row(&[
+        ("product_name", "Wireless\tMouse\r\nsecond line"),
+        ("colour", "\tred\n"),
+    ]);
     assert_eq!(verdict(&data), Vec::new());
 }
 
@@ -94,7 +99,12 @@ fn invalid_character_comes_before_missing_too_long_and_the_columns_own_code() {
 
 #[test]
 fn a_column_with_a_control_character_has_no_other_error_and_others_keep_theirs() {
-    let data = row(&[("sku", "A\u{0}"), ("price", "abc"), ("colour", "\u{1}"), ("product_name", "")]);
+    let data = row(&[
+        ("sku", "A\u{0}"),
+        ("price", "abc"),
+        ("colour", "\u{1}"),
+        ("product_name", ""),
+    ]);
     assert_eq!(
         verdict(&data),
         pairs(&[
@@ -108,10 +118,18 @@ fn a_column_with_a_control_character_has_no_other_error_and_others_keep_theirs()
 
 #[test]
 fn errors_follow_the_files_column_order_unknown_columns_included() {
-    let header: Vec<String> = ["colour", "sku", "vendor_product_id", "product_name", "category", "price", "stock_quantity"]
-        .iter()
-        .map(|c| c.to_string())
-        .collect();
+    let header: Vec<String> = [
+        "colour",
+        "sku",
+        "vendor_product_id",
+        "product_name",
+        "category",
+        "price",
+        "stock_quantity",
+    ]
+    .iter()
+    .map(|c| c.to_string())
+    .collect();
     let data = row(&[("colour", "\u{0}"), ("sku", "\u{0}")]);
     assert_eq!(
         verdict_with(&data, &header, &DuplicateFacts::default()),
@@ -134,7 +152,10 @@ fn a_value_longer_than_its_column_allows_owns_nothing_and_changes_no_verdict() {
     let long = "S".repeat(101);
     let data = row(&[("sku", &long)]);
     assert_eq!(owned_value(&data, "sku"), None);
-    assert_eq!(owned_value(&row(&[("sku", &"S".repeat(100))]), "sku"), Some(&*"S".repeat(100)));
+    assert_eq!(
+        owned_value(&row(&[("sku", &"S".repeat(100))]), "sku"),
+        Some(&*"S".repeat(100))
+    );
     // Such a value is too long in every row that carries it, which decides its column.
     let dups = DuplicateFacts {
         sku_taken_earlier_in_file: Some(1),
@@ -169,13 +190,21 @@ fn no_message_carries_a_control_character() {
         ("sku", "\u{7F}\u{85}"),
         ("price", "\u{0}12"),
     ]);
-    let Err(errors) = validate_row(&data, &header(&["colour"]), &CategorySet::new(["Electronics"]), &DuplicateFacts::default())
-    else {
+    let Err(errors) = validate_row(
+        &data,
+        &header(&["colour"]),
+        &CategorySet::new(["Electronics"]),
+        &DuplicateFacts::default(),
+    ) else {
         panic!("expected errors");
     };
     assert_eq!(errors.len(), 4);
     for e in errors {
-        assert!(!e.message.chars().any(crate::text::is_forbidden), "{:?}", e.message);
+        assert!(
+            !e.message.chars().any(crate::text::is_forbidden),
+            "{:?}",
+            e.message
+        );
         assert!(e.message.contains(&e.column), "{:?}", e.message);
     }
 }

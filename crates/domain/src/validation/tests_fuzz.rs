@@ -13,8 +13,8 @@ use proptest::prelude::*;
 /// Characters that stress the rules: digits and separators of numbers, control
 /// characters (allowed and forbidden), white space, multi-byte text.
 const CHARS: &[char] = &[
-    '0', '1', '9', '.', '-', '+', 'e', 'a', 'Z', ' ', '_', '/', ':', '\t', '\n', '\r', '\0', '\u{1}', '\u{B}',
-    '\u{1B}', '\u{7F}', '\u{85}', '\u{9F}', 'é', '日', '\u{FFFD}', '\u{FEFF}', '=',
+    '0', '1', '9', '.', '-', '+', 'e', 'a', 'Z', ' ', '_', '/', ':', '\t', '\n', '\r', '\0', '\u{1}',
+    '\u{B}', '\u{1B}', '\u{7F}', '\u{85}', '\u{9F}', 'é', '日', '\u{FFFD}', '\u{FEFF}', '=',
 ];
 
 fn cell() -> impl Strategy<Value = String> {
@@ -47,11 +47,16 @@ fn row() -> impl Strategy<Value = ProductData> {
 }
 
 fn facts() -> impl Strategy<Value = DuplicateFacts> {
-    (prop::option::of(1u64..5), prop::option::of(1u64..5), any::<bool>()).prop_map(|(s, v, o)| DuplicateFacts {
-        sku_taken_earlier_in_file: s,
-        vendor_product_id_taken_earlier_in_file: v,
-        sku_owned_by_other_product: o,
-    })
+    (
+        prop::option::of(1u64..5),
+        prop::option::of(1u64..5),
+        any::<bool>(),
+    )
+        .prop_map(|(s, v, o)| DuplicateFacts {
+            sku_taken_earlier_in_file: s,
+            vendor_product_id_taken_earlier_in_file: v,
+            sku_owned_by_other_product: o,
+        })
 }
 
 fn item(data: ProductData, row_number: u64) -> UploadRecord {

@@ -53,14 +53,25 @@ impl CatalogStore for Memory {
         }
         self.trip("commit_verdicts", upload_id)?;
         for (_, verdict) in verdicts {
-            pg_text(verdict.errors().iter().flat_map(|e| [e.message.as_str(), &e.column]))?;
+            pg_text(
+                verdict
+                    .errors()
+                    .iter()
+                    .flat_map(|e| [e.message.as_str(), &e.column]),
+            )?;
             if let Verdict::Valid(p) = verdict {
                 pg_text([p.vendor_product_id.as_str(), &p.product_name, p.sku.as_str()])?;
                 pg_text(
-                    [&p.subcategory, &p.brand, &p.description, &p.dimensions_cm, &p.image_url]
-                        .into_iter()
-                        .flatten()
-                        .map(String::as_str),
+                    [
+                        &p.subcategory,
+                        &p.brand,
+                        &p.description,
+                        &p.dimensions_cm,
+                        &p.image_url,
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .map(String::as_str),
                 )?;
             }
         }

@@ -16,7 +16,10 @@ impl RecordStore for Memory {
             if item_size(r) > ITEM_LIMIT_BYTES {
                 return Err(PortError::rejected(
                     "memory",
-                    format!("{} row {}: Item size has exceeded the maximum allowed size", r.upload_id, r.row_number),
+                    format!(
+                        "{} row {}: Item size has exceeded the maximum allowed size",
+                        r.upload_id, r.row_number
+                    ),
                 ));
             }
         }
