@@ -18,4 +18,13 @@ pub mod validation;
 pub mod vendor;
 
 pub use codes::ErrorCode;
+
+/// Property tests run `n` cases, or `PROPTEST_CASES` when set (a longer run by hand).
+#[cfg(test)]
+pub(crate) fn proptest_cases(n: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(n)
+}
 pub use error::PortError;

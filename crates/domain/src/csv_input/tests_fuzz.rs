@@ -5,6 +5,7 @@
 //! suite stays a few seconds; `fuzz/` runs the same reader for as long as you like.
 
 use super::*;
+use crate::proptest_cases as cases;
 use proptest::prelude::*;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -281,7 +282,7 @@ fn read_sizes() -> impl Strategy<Value = Vec<usize>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, max_shrink_iters: 2_000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(256), max_shrink_iters: 2_000, ..ProptestConfig::default() })]
 
     #[test]
     fn arbitrary_bytes_parse_or_get_coded_verdicts(data in small_input(), sizes in read_sizes()) {
@@ -302,7 +303,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, max_shrink_iters: 200, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(48), max_shrink_iters: 200, ..ProptestConfig::default() })]
 
     #[test]
     fn huge_fields_unbalanced_quotes_and_nuls_stay_bounded(data in input_with_huge_fields(), sizes in read_sizes()) {

@@ -7,6 +7,7 @@ use super::*;
 use crate::codes::ErrorCode;
 use crate::model::{item_size, RecordStatus, UploadRecord, ITEM_LIMIT_BYTES};
 use crate::ports::ErrorRow;
+use crate::proptest_cases as cases;
 use crate::text::{for_storage, is_forbidden};
 use proptest::prelude::*;
 
@@ -77,7 +78,7 @@ fn item(data: ProductData, row_number: u64) -> UploadRecord {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, max_shrink_iters: 2_000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(512), max_shrink_iters: 2_000, ..ProptestConfig::default() })]
 
     #[test]
     fn every_row_gets_a_product_or_coded_errors_one_per_column(data in row(), dups in facts()) {
@@ -151,7 +152,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, max_shrink_iters: 100, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(24), max_shrink_iters: 100, ..ProptestConfig::default() })]
 
     /// Rows as wide and as hostile as the reader lets through (up to 1,000 columns
     /// whose names fill 64 KiB, a control character in many cells): the decided item
