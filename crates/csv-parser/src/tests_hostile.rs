@@ -67,8 +67,8 @@ async fn a_nul_in_a_sku_or_a_name_is_parsed_kept_raw_and_owns_nothing() {
         "uploads/VEND001/nul.csv",
         csv(&[
             "P1,Mou\0se,Books,S-1,1.00,1".into(),
-            "P2,Pad,Books,S-\02,1.00,1".into(),
-            "P3,Cable,Books,S-\02,1.00,1".into(),
+            "P2,Pad,Books,S-\u{0}2,1.00,1".into(),
+            "P3,Cable,Books,S-\u{0}2,1.00,1".into(),
         ]),
     )
     .await;
@@ -83,7 +83,7 @@ async fn a_nul_in_a_sku_or_a_name_is_parsed_kept_raw_and_owns_nothing() {
     );
     assert_eq!(mem.claim(&id, "sku", "S-1"), Some(1));
     assert_eq!(
-        mem.claim(&id, "sku", "S-\02"),
+        mem.claim(&id, "sku", "S-\u{0}2"),
         None,
         "a value with NUL owns nothing"
     );

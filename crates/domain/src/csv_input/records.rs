@@ -40,7 +40,9 @@ pub struct RecordInfo {
 
 pub struct RecordReader<R> {
     source: R,
-    parser: Reader,
+    // Boxed: csv-core keeps its DFA tables inline (~500 bytes), and the reader travels
+    // by value inside `HeaderOutcome`.
+    parser: Box<Reader>,
     input: Box<[u8]>,
     /// Unread input is `input[start..end]`.
     start: usize,
@@ -71,7 +73,7 @@ impl<R: AsyncRead + Unpin> RecordReader<R> {
         input[..end].copy_from_slice(&prefix[..end]);
         RecordReader {
             source,
-            parser: ReaderBuilder::new().build(),
+            parser: Box::new(ReaderBuilder::new().build()),
             input,
             start: 0,
             end,
