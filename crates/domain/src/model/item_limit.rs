@@ -113,18 +113,12 @@ mod tests {
 
     fn record(product_data: ProductData, errors: Vec<RowError>) -> UploadRecord {
         UploadRecord {
-            upload_id: "UPLOAD_20261123T103045_0123456789ab".into(),
-            record_id: "REC_000001".into(),
-            vendor_id: "VEND001".into(),
             file_name: format!("{}.csv", "f".repeat(1000)),
-            row_number: 1,
-            product_data,
             status: RecordStatus::Error,
             error_type: errors.first().map(|e| e.error_type),
             error_reason: errors,
-            created_at: "2026-11-23T10:30:45.000Z".into(),
-            updated_at: "2026-11-23T10:30:45.000Z".into(),
             ttl: 1_790_000_000,
+            ..crate::model::sample_item(1, product_data)
         }
     }
 

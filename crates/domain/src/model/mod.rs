@@ -105,6 +105,25 @@ impl UploadRecord {
     }
 }
 
+/// A `pending_validation` item of row `row_number` holding these cells, for tests.
+#[cfg(test)]
+pub(crate) fn sample_item(row_number: u64, product_data: ProductData) -> UploadRecord {
+    UploadRecord {
+        upload_id: "UPLOAD_20261123T103045_0123456789ab".into(),
+        record_id: record_id(row_number),
+        vendor_id: "VEND001".into(),
+        file_name: "f.csv".into(),
+        row_number,
+        product_data,
+        status: RecordStatus::PendingValidation,
+        error_type: None,
+        error_reason: Vec::new(),
+        created_at: "2026-11-23T10:30:45.000Z".into(),
+        updated_at: "2026-11-23T10:30:45.000Z".into(),
+        ttl: 0,
+    }
+}
+
 /// `record_id` of a data row: `REC_000042`, wider past a million rows.
 pub fn record_id(row_number: u64) -> String {
     format!("REC_{row_number:06}")

@@ -105,26 +105,13 @@ pub trait CatalogStore: Send + Sync {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::RecordStatus;
 
     fn item(row_number: u64, sku: &str, vpid: &str) -> UploadRecord {
-        UploadRecord {
-            upload_id: "U".into(),
-            record_id: crate::model::record_id(row_number),
-            vendor_id: "VEND001".into(),
-            file_name: "f.csv".into(),
-            row_number,
-            product_data: [("sku", sku), ("vendor_product_id", vpid)]
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            status: RecordStatus::PendingValidation,
-            error_type: None,
-            error_reason: Vec::new(),
-            created_at: String::new(),
-            updated_at: String::new(),
-            ttl: 0,
-        }
+        let cells = [("sku", sku), ("vendor_product_id", vpid)]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        crate::model::sample_item(row_number, cells)
     }
 
     #[test]

@@ -185,19 +185,12 @@ mod tests {
     use crate::model::RecordStatus;
 
     fn item(data: &[(&str, &str)], errors: Vec<RowError>) -> UploadRecord {
+        let cells = data.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         UploadRecord {
-            upload_id: "U".into(),
-            record_id: crate::model::record_id(7),
-            vendor_id: "VEND001".into(),
-            file_name: "f.csv".into(),
-            row_number: 7,
-            product_data: data.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             status: RecordStatus::Error,
             error_type: errors.first().map(|e| e.error_type),
             error_reason: errors,
-            created_at: String::new(),
-            updated_at: String::new(),
-            ttl: 0,
+            ..crate::model::sample_item(7, cells)
         }
     }
 

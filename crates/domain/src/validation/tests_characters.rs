@@ -1,6 +1,7 @@
 //! `INVALID_CHARACTER` and what a row owns for duplicate purposes (DESIGN.md §3,
 //! "Hostile and oversized input").
 
+use super::tests::with as row;
 use super::*;
 use crate::codes::ErrorCode::{self, *};
 
@@ -11,24 +12,6 @@ fn header(extra: &[&str]) -> Vec<String> {
         .chain(extra.iter().copied())
         .map(str::to_string)
         .collect()
-}
-
-fn row(changes: &[(&str, &str)]) -> ProductData {
-    let mut data: ProductData = [
-        ("vendor_product_id", "VP-1"),
-        ("product_name", "Wireless Mouse"),
-        ("category", "Electronics"),
-        ("sku", "WM-001"),
-        ("price", "19.99"),
-        ("stock_quantity", "10"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    for (k, v) in changes {
-        data.insert(k.to_string(), v.to_string());
-    }
-    data
 }
 
 fn verdict_with(data: &ProductData, header: &[String], dups: &DuplicateFacts) -> Vec<(String, ErrorCode)> {

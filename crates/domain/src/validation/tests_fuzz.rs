@@ -5,7 +5,7 @@
 
 use super::*;
 use crate::codes::ErrorCode;
-use crate::model::{item_size, RecordStatus, UploadRecord, ITEM_LIMIT_BYTES};
+use crate::model::{item_size, UploadRecord, ITEM_LIMIT_BYTES};
 use crate::ports::ErrorRow;
 use crate::proptest_cases as cases;
 use crate::text::{for_storage, is_forbidden};
@@ -61,20 +61,7 @@ fn facts() -> impl Strategy<Value = DuplicateFacts> {
 }
 
 fn item(data: ProductData, row_number: u64) -> UploadRecord {
-    UploadRecord {
-        upload_id: "UPLOAD_20261123T103045_0123456789ab".into(),
-        record_id: crate::model::record_id(row_number),
-        vendor_id: "VEND001".into(),
-        file_name: "f.csv".into(),
-        row_number,
-        product_data: data,
-        status: RecordStatus::PendingValidation,
-        error_type: None,
-        error_reason: Vec::new(),
-        created_at: "2026-11-23T10:30:45.000Z".into(),
-        updated_at: "2026-11-23T10:30:45.000Z".into(),
-        ttl: 0,
-    }
+    crate::model::sample_item(row_number, data)
 }
 
 proptest! {
