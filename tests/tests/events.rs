@@ -16,7 +16,7 @@ fn the_s3_sample_is_an_s3_event_with_an_encoded_key() {
     let object = &event.records[0].s3.object;
     let key = domain::upload::decode_event_key(object.key.as_deref().unwrap_or_default());
     let upload = domain::upload::UploadKey::parse(&key).expect("a vendor upload key");
-    assert_eq!(upload.vendor_id, "VEND001");
+    assert_eq!(upload.vendor_id(), "VEND001");
     assert_eq!(upload.file_name, "spring catalogue (2026).csv");
     assert_eq!(object.sequencer.as_deref(), Some("0055AED6DCD90281E5"));
 }

@@ -25,7 +25,7 @@ use domain::ports::{
     UploadStart, VendorDirectory,
 };
 use domain::report::{self, ReportLine};
-use domain::upload::{decode_event_key, report_key, UploadEvent, UploadKey};
+use domain::upload::{decode_event_key, report_key, UploadEvent, UploadKey, VendorSegment, MAX_ROWS};
 use domain::PortError;
 use tracing::Instrument;
 
@@ -107,7 +107,9 @@ where
             return Ok(Outcome::Ignored);
         };
         let id = event.upload_id();
-        let span = tracing::info_span!("upload", upload_id = %id, vendor_id = %upload.vendor_id);
+        // A segment that cannot be a vendor id is not logged: it is whatever the key held.
+        let vendor = upload.vendor.valid().map_or("(invalid)", |v| v.as_str());
+        let span = tracing::info_span!("upload", upload_id = %id, vendor_id = %vendor);
         self.process(event, &upload, id.clone()).instrument(span).await
     }
 
@@ -141,6 +143,7 @@ where
             bucket,
             upload,
             upload_id: &id,
+            vendor_id: upload.vendor_id(),
             event_time,
         };
 
@@ -163,6 +166,11 @@ where
                 let error = messages::invalid_header_encoding();
                 return self.fail(&ctx, Vec::new(), Vec::new(), error).await;
             }
+            // The report shows only its three columns: the header is what is wrong.
+            HeaderOutcome::Invalid(issue) => {
+                let error = messages::invalid_header(&issue);
+                return self.fail(&ctx, Vec::new(), Vec::new(), error).await;
+            }
         };
         if !header.missing_required.is_empty() {
             let missing: Vec<String> = header.missing_required.iter().map(|c| c.to_string()).collect();
@@ -175,6 +183,11 @@ where
         let mut claims = Vec::with_capacity(CLAIM_BUFFER);
         while let Some(row) = rows.next_row().await.map_err(read_error)? {
             total = row.row_number;
+            if total > MAX_ROWS {
+                drop(rows);
+                let error = messages::too_many_rows(MAX_ROWS);
+                return self.fail(&ctx, Vec::new(), Vec::new(), error).await;
+            }
             if let RowOutcome::Parsed(data) = &row.outcome {
                 claims.extend(Claim::of_row(row.row_number, data));
             }
@@ -193,9 +206,9 @@ where
 
         let start = UploadStart {
             upload_id: id.clone(),
-            vendor_id: upload.vendor_id.clone(),
-            file_name: upload.file_name.clone(),
-            s3_key: upload.s3_key.clone(),
+            vendor_id: ctx.vendor_id.clone(),
+            file_name: upload.stored_file_name(),
+            s3_key: upload.stored_s3_key(),
             total_records: total,
             columns: header.columns.clone(),
             uploaded_at: event_time,
@@ -244,10 +257,16 @@ where
 
     /// Why the vendor or the object's size refuse the file before it is read, if they do.
     async fn refusal(&self, upload: &UploadKey, info: &ObjectInfo) -> Result<Option<RowError>, PortError> {
-        match self.ledger.vendor_status(&upload.vendor_id).await? {
-            None => return Ok(Some(messages::unknown_vendor(&upload.vendor_id))),
+        let vendor = match &upload.vendor {
+            VendorSegment::Valid(vendor) => vendor,
+            VendorSegment::Invalid { segment, issue } => {
+                return Ok(Some(messages::invalid_vendor_segment(segment, issue)))
+            }
+        };
+        match self.ledger.vendor_status(vendor.as_str()).await? {
+            None => return Ok(Some(messages::unknown_vendor(vendor.as_str()))),
             Some(status) if !status.may_upload() => {
-                return Ok(Some(messages::inactive_vendor(&upload.vendor_id, status)))
+                return Ok(Some(messages::inactive_vendor(vendor.as_str(), status)))
             }
             Some(_) => {}
         }
@@ -314,6 +333,7 @@ where
         Ok(())
     }
 
+    /// The row's item, made to fit DynamoDB's item limit.
     fn item(&self, ctx: &UploadContext<'_>, row_number: u64, outcome: RowOutcome) -> UploadRecord {
         let stamp = ctx
             .event_time
@@ -325,17 +345,13 @@ where
         } else {
             RecordStatus::Error
         };
-        let product_data = match outcome {
-            RowOutcome::Parsed(data) => data,
-            RowOutcome::Malformed { lossy, .. } | RowOutcome::InvalidEncoding { lossy, .. } => lossy,
-        };
         UploadRecord {
             upload_id: ctx.upload_id.to_string(),
             record_id: record_id(row_number),
-            vendor_id: ctx.upload.vendor_id.clone(),
+            vendor_id: ctx.vendor_id.clone(),
             file_name: ctx.upload.file_name.clone(),
             row_number,
-            product_data,
+            product_data: outcome.into_product_data(),
             status,
             error_type: first_error_type(&errors),
             error_reason: errors,
@@ -343,6 +359,7 @@ where
             updated_at: stamp,
             ttl,
         }
+        .fitted()
     }
 
     /// A file-level failure: the report first (so the history row can name it), then
@@ -354,7 +371,7 @@ where
         report_columns: Vec<String>,
         error: RowError,
     ) -> Result<Outcome, PortError> {
-        let key = report_key(&ctx.upload.vendor_id, ctx.upload_id);
+        let key = report_key(&ctx.vendor_id, ctx.upload_id);
         let line = ReportLine {
             row_number: 0,
             error_type: error.error_type,
@@ -370,9 +387,9 @@ where
         self.ledger
             .fail_upload(&FileFailure {
                 upload_id: ctx.upload_id.to_string(),
-                vendor_id: ctx.upload.vendor_id.clone(),
-                file_name: ctx.upload.file_name.clone(),
-                s3_key: ctx.upload.s3_key.clone(),
+                vendor_id: ctx.vendor_id.clone(),
+                file_name: ctx.upload.stored_file_name(),
+                s3_key: ctx.upload.stored_s3_key(),
                 columns,
                 error,
                 report_key: key,
@@ -391,6 +408,8 @@ struct UploadContext<'a> {
     bucket: &'a str,
     upload: &'a UploadKey,
     upload_id: &'a str,
+    /// What the upload's rows and items carry as `vendor_id` (`UploadKey::vendor_id`).
+    vendor_id: String,
     event_time: DateTime<Utc>,
 }
 
@@ -431,3 +450,5 @@ impl Wiring {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_hostile;

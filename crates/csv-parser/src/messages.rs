@@ -1,18 +1,68 @@
 //! File-level and parse-level messages: sentences a vendor can act on.
 
 use domain::codes::ErrorCode;
+use domain::csv_input::{HeaderIssue, MAX_COLUMNS, MAX_RECORD_BYTES};
 use domain::model::RowError;
+use domain::validation::messages::{display_column, display_value};
 use domain::validation::REQUIRED_COLUMNS;
-use domain::vendor::VendorStatus;
+use domain::vendor::{VendorIdIssue, VendorStatus};
 
 pub fn unknown_vendor(vendor_id: &str) -> RowError {
     RowError::new(
         ErrorCode::UnknownVendor,
         "",
         format!(
-            "Vendor {vendor_id:?} is not registered on the platform; upload under your own vendor id \
-             (uploads/<your vendor id>/<file>.csv) or contact vendor support to register."
+            "Vendor \"{}\" is not registered on the platform; upload under your own vendor id \
+             (uploads/<your vendor id>/<file>.csv) or contact vendor support to register.",
+            display_value(vendor_id)
         ),
+    )
+}
+
+/// A key whose vendor segment cannot be a vendor id: `UNKNOWN_VENDOR` without asking.
+pub fn invalid_vendor_segment(segment: &str, issue: &VendorIdIssue) -> RowError {
+    RowError::new(
+        ErrorCode::UnknownVendor,
+        "",
+        format!(
+            "The vendor part of the file's path, \"{}\", {issue}, so no vendor can have it; upload \
+             under your own vendor id (uploads/<your vendor id>/<file>.csv).",
+            display_value(segment)
+        ),
+    )
+}
+
+pub fn invalid_header(issue: &HeaderIssue) -> RowError {
+    let message = match issue {
+        HeaderIssue::TooManyColumns { columns } => format!(
+            "The header has {columns} columns; a file may have at most {MAX_COLUMNS}. Remove the \
+             columns you do not need (often empty columns a spreadsheet exported) and upload it again."
+        ),
+        HeaderIssue::TooLarge { bytes } => format!(
+            "The header row is {bytes} bytes long; it may have at most {MAX_RECORD_BYTES} bytes \
+             (64 KiB). Shorten the column names or remove columns, and check for a double quote \
+             that is opened but never closed."
+        ),
+        HeaderIssue::ControlCharacter { position, character } => format!(
+            "The name of column {position} of the header contains the control character U+{:04X}; \
+             remove it and upload the file again.",
+            u32::from(*character)
+        ),
+        HeaderIssue::Duplicate { name, first, second } => format!(
+            "The header has the column {} twice (columns {first} and {second}; names are compared \
+             trimmed and ignoring case), so its values would be ambiguous; keep one of them.",
+            display_column(name)
+        ),
+    };
+    RowError::new(ErrorCode::InvalidHeader, issue.column(), message)
+}
+
+/// More rows than the catalog's counters can hold.
+pub fn too_many_rows(limit: u64) -> RowError {
+    RowError::new(
+        ErrorCode::FileTooLarge,
+        "",
+        format!("The file has more than {limit} rows; split it into smaller files and upload each one."),
     )
 }
 

@@ -8,13 +8,13 @@ use testkit::events::s3_put;
 use testkit::memory::StoredError;
 use testkit::Memory;
 
-const SETTINGS: Settings = Settings {
+pub(crate) const SETTINGS: Settings = Settings {
     max_upload_bytes: 10_000,
     record_ttl_days: 30,
     parse_lease: std::time::Duration::from_secs(960),
 };
 
-fn memory() -> Memory {
+pub(crate) fn memory() -> Memory {
     Memory::new(
         &["Books"],
         &[
@@ -25,7 +25,7 @@ fn memory() -> Memory {
 }
 
 /// The notification of a PUT whose key, as the event carries it, is `key_in_event`.
-fn event(key_in_event: &str, sequencer: &str) -> S3Event {
+pub(crate) fn event(key_in_event: &str, sequencer: &str) -> S3Event {
     let key = decode_event_key(key_in_event);
     let mut put = s3_put("b", &key, sequencer);
     put.at = "2026-11-23T10:30:45Z".parse().expect("a time");
@@ -33,7 +33,7 @@ fn event(key_in_event: &str, sequencer: &str) -> S3Event {
 }
 
 /// The upload's history row (status, report key, row-0 errors) after a file-level failure.
-fn failure(mem: &Memory, upload_id: &str) -> (UploadStatus, Option<String>, Vec<StoredError>) {
+pub(crate) fn failure(mem: &Memory, upload_id: &str) -> (UploadStatus, Option<String>, Vec<StoredError>) {
     let (status, key) = {
         let db = mem.db.lock().expect("lock");
         let h = db.history.get(upload_id).expect("a history row");

@@ -13,10 +13,19 @@ pub enum ErrorCode {
     FileTooLarge,
     UnknownVendor,
     InactiveVendor,
+    /// Two columns with one normalised name, more than 1,000 columns, a header record
+    /// over 64 KiB, or a header name with a control character.
+    InvalidHeader,
     // File or row level: a header or row that is not UTF-8.
     InvalidEncoding,
     // Row level.
     MalformedRow,
+    /// A record over 64 KiB of raw bytes: nothing of it is kept.
+    RowTooLarge,
+    /// A value with NUL or another control character other than tab, LF and CR.
+    InvalidCharacter,
+    /// A row that still could not be processed after the reconciler's attempts.
+    ProcessingFailed,
     MissingRequiredField,
     FieldTooLong,
     InvalidPrice,
@@ -27,20 +36,21 @@ pub enum ErrorCode {
     InvalidNumber,
     DuplicateSku,
     DuplicateInFile,
-    /// The one verdict a fault may produce: the reconciler gave up on the row after
-    /// repeated failed attempts, so the upload can end.
-    ProcessingFailed,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 18] = [
+    pub const ALL: [ErrorCode; 21] = [
         ErrorCode::EmptyFile,
         ErrorCode::MissingColumns,
         ErrorCode::FileTooLarge,
         ErrorCode::UnknownVendor,
         ErrorCode::InactiveVendor,
+        ErrorCode::InvalidHeader,
         ErrorCode::InvalidEncoding,
         ErrorCode::MalformedRow,
+        ErrorCode::RowTooLarge,
+        ErrorCode::InvalidCharacter,
+        ErrorCode::ProcessingFailed,
         ErrorCode::MissingRequiredField,
         ErrorCode::FieldTooLong,
         ErrorCode::InvalidPrice,
@@ -51,7 +61,6 @@ impl ErrorCode {
         ErrorCode::InvalidNumber,
         ErrorCode::DuplicateSku,
         ErrorCode::DuplicateInFile,
-        ErrorCode::ProcessingFailed,
     ];
 
     /// The name stored in `error_type` columns and attributes.
@@ -62,8 +71,12 @@ impl ErrorCode {
             ErrorCode::FileTooLarge => "FILE_TOO_LARGE",
             ErrorCode::UnknownVendor => "UNKNOWN_VENDOR",
             ErrorCode::InactiveVendor => "INACTIVE_VENDOR",
+            ErrorCode::InvalidHeader => "INVALID_HEADER",
             ErrorCode::InvalidEncoding => "INVALID_ENCODING",
             ErrorCode::MalformedRow => "MALFORMED_ROW",
+            ErrorCode::RowTooLarge => "ROW_TOO_LARGE",
+            ErrorCode::InvalidCharacter => "INVALID_CHARACTER",
+            ErrorCode::ProcessingFailed => "PROCESSING_FAILED",
             ErrorCode::MissingRequiredField => "MISSING_REQUIRED_FIELD",
             ErrorCode::FieldTooLong => "FIELD_TOO_LONG",
             ErrorCode::InvalidPrice => "INVALID_PRICE",
@@ -74,7 +87,6 @@ impl ErrorCode {
             ErrorCode::InvalidNumber => "INVALID_NUMBER",
             ErrorCode::DuplicateSku => "DUPLICATE_SKU",
             ErrorCode::DuplicateInFile => "DUPLICATE_IN_FILE",
-            ErrorCode::ProcessingFailed => "PROCESSING_FAILED",
         }
     }
 
@@ -87,7 +99,7 @@ impl ErrorCode {
     pub fn leaves_cells_unread(self) -> bool {
         matches!(
             self,
-            ErrorCode::MalformedRow | ErrorCode::InvalidEncoding | ErrorCode::ProcessingFailed
+            ErrorCode::MalformedRow | ErrorCode::InvalidEncoding | ErrorCode::RowTooLarge
         )
     }
 }
@@ -110,5 +122,30 @@ mod tests {
             assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
         }
         assert_eq!(ErrorCode::parse("NOPE"), None);
+    }
+
+    #[test]
+    fn the_hostile_input_codes_have_their_contract_names() {
+        let names: Vec<&str> = [
+            ErrorCode::InvalidHeader,
+            ErrorCode::RowTooLarge,
+            ErrorCode::InvalidCharacter,
+            ErrorCode::ProcessingFailed,
+        ]
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
+        assert_eq!(
+            names,
+            [
+                "INVALID_HEADER",
+                "ROW_TOO_LARGE",
+                "INVALID_CHARACTER",
+                "PROCESSING_FAILED"
+            ]
+        );
+        assert!(ErrorCode::RowTooLarge.leaves_cells_unread());
+        assert!(!ErrorCode::InvalidCharacter.leaves_cells_unread());
+        assert!(!ErrorCode::ProcessingFailed.leaves_cells_unread());
     }
 }

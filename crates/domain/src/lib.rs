@@ -12,10 +12,20 @@ pub mod model;
 pub mod ports;
 pub mod reconcile;
 pub mod report;
+pub mod text;
 pub mod tools;
 pub mod upload;
 pub mod validation;
 pub mod vendor;
 
 pub use codes::ErrorCode;
+
+/// Property tests run `n` cases, or `PROPTEST_CASES` when set (a longer run by hand).
+#[cfg(test)]
+pub(crate) fn proptest_cases(n: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(n)
+}
 pub use error::PortError;

@@ -1,6 +1,8 @@
 //! Uploads: where they come from (the S3 key), what they are called (`upload_id`),
 //! and how they end (`upload_history.status`).
 
+use crate::text::{cut, for_storage};
+use crate::vendor::{VendorId, VendorIdIssue};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -8,11 +10,60 @@ use sha2::{Digest, Sha256};
 /// An object key of the form `uploads/{vendor_id}/{file_name}.csv`, decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadKey {
-    /// The whole decoded key.
+    /// The whole decoded key, as S3 knows it (control characters included).
     pub s3_key: String,
-    pub vendor_id: String,
-    /// The key's last segment, `.csv` included.
+    pub vendor: VendorSegment,
+    /// The key's last segment, `.csv` included, whatever its length.
     pub file_name: String,
+}
+
+/// The key's vendor segment: a vendor id, or a segment that cannot be one (which is
+/// `UNKNOWN_VENDOR` without asking the vendor directory).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VendorSegment {
+    Valid(VendorId),
+    Invalid { segment: String, issue: VendorIdIssue },
+}
+
+/// Rows one upload may have: `upload_history`'s counters and `row_number` columns are
+/// PostgreSQL `INTEGER`s. Past it, the file is `FILE_TOO_LARGE`.
+pub const MAX_ROWS: u64 = i32::MAX as u64;
+
+/// Characters of an invalid segment kept in `upload_history.vendor_id`.
+const RECORDED_SEGMENT_CHARS: usize = 100;
+
+impl VendorSegment {
+    pub fn parse(segment: &str) -> VendorSegment {
+        match VendorId::parse(segment) {
+            Ok(id) => VendorSegment::Valid(id),
+            Err(issue) => VendorSegment::Invalid {
+                segment: segment.to_string(),
+                issue,
+            },
+        }
+    }
+
+    /// What `upload_history.vendor_id`, `validation_errors.vendor_id`, the items'
+    /// `vendor_id` and the report key carry: the vendor id; for a segment that cannot
+    /// be one, the segment with control characters replaced (U+FFFD) and cut to 100
+    /// characters (ending in `…`). Such a form is never a valid vendor id (too long,
+    /// or a character outside the alphabet), so it can never name a real vendor's
+    /// uploads or reports; the whole key stays in `s3_key`.
+    pub fn recorded(&self) -> String {
+        match self {
+            VendorSegment::Valid(id) => id.as_str().to_string(),
+            VendorSegment::Invalid { segment, .. } => {
+                cut(&for_storage(segment), RECORDED_SEGMENT_CHARS).into_owned()
+            }
+        }
+    }
+
+    pub fn valid(&self) -> Option<&VendorId> {
+        match self {
+            VendorSegment::Valid(id) => Some(id),
+            VendorSegment::Invalid { .. } => None,
+        }
+    }
 }
 
 /// Characters S3 leaves as they are in event keys (besides alphanumerics); a space
@@ -44,11 +95,13 @@ pub fn decode_event_key(raw: &str) -> String {
 
 impl UploadKey {
     /// `None` for anything that is not a vendor upload: other prefixes (our own
-    /// `reports/`), other suffixes, folders, keys without a vendor or a file name.
+    /// `reports/`), other suffixes, folders, keys with an empty vendor segment or no
+    /// file name. A non-empty vendor segment that cannot be a vendor id is still an
+    /// upload ([`VendorSegment::Invalid`]): it gets its history row and its verdict.
     pub fn parse(decoded_key: &str) -> Option<UploadKey> {
         let rest = decoded_key.strip_prefix("uploads/")?;
-        let (vendor_id, file_name) = rest.split_once('/')?;
-        if vendor_id.trim().is_empty() || vendor_id != vendor_id.trim() || file_name.contains('/') {
+        let (vendor, file_name) = rest.split_once('/')?;
+        if vendor.is_empty() || file_name.contains('/') {
             return None;
         }
         let stem = file_name.strip_suffix(".csv")?;
@@ -57,9 +110,26 @@ impl UploadKey {
         }
         Some(UploadKey {
             s3_key: decoded_key.to_string(),
-            vendor_id: vendor_id.to_string(),
+            vendor: VendorSegment::parse(vendor),
             file_name: file_name.to_string(),
         })
+    }
+
+    /// `upload_history.vendor_id` (see [`VendorSegment::recorded`]).
+    pub fn vendor_id(&self) -> String {
+        self.vendor.recorded()
+    }
+
+    /// `upload_history.file_name` as PostgreSQL stores it: whole, control characters
+    /// replaced.
+    pub fn stored_file_name(&self) -> String {
+        for_storage(&self.file_name).into_owned()
+    }
+
+    /// `upload_history.s3_key` as PostgreSQL stores it: whole, control characters
+    /// replaced (the object itself is read with [`UploadKey::s3_key`]).
+    pub fn stored_s3_key(&self) -> String {
+        for_storage(&self.s3_key).into_owned()
     }
 }
 
@@ -188,7 +258,8 @@ mod tests {
     #[test]
     fn only_vendor_csv_uploads_are_accepted() {
         let k = UploadKey::parse("uploads/VEND001/spring sale.csv").expect("valid key");
-        assert_eq!(k.vendor_id, "VEND001");
+        assert_eq!(k.vendor_id(), "VEND001");
+        assert!(k.vendor.valid().is_some());
         assert_eq!(k.file_name, "spring sale.csv");
         for other in [
             "reports/VEND001/x.csv",
@@ -202,6 +273,42 @@ mod tests {
         ] {
             assert_eq!(UploadKey::parse(other), None, "{other}");
         }
+    }
+
+    #[test]
+    fn a_segment_that_cannot_be_a_vendor_id_is_still_an_upload() {
+        let long = "V".repeat(60);
+        let k = UploadKey::parse(&format!("uploads/{long}/x.csv")).expect("an upload");
+        assert_eq!(k.vendor.valid(), None);
+        assert_eq!(k.vendor_id(), long, "60 characters are recorded whole");
+        let k = UploadKey::parse("uploads/ VEND001/x.csv").expect("an upload");
+        assert!(matches!(
+            k.vendor,
+            VendorSegment::Invalid {
+                issue: VendorIdIssue::BadCharacter(' '),
+                ..
+            }
+        ));
+        let k = UploadKey::parse("uploads/V\u{0}\u{1}/x.csv").expect("an upload");
+        assert_eq!(k.vendor_id(), "V\u{FFFD}\u{FFFD}");
+        let huge = "é".repeat(400);
+        let recorded = UploadKey::parse(&format!("uploads/{huge}/x.csv"))
+            .expect("an upload")
+            .vendor_id();
+        assert_eq!(recorded.chars().count(), 101);
+        assert!(recorded.ends_with('…'));
+        assert!(VendorId::parse(&recorded).is_err(), "never a vendor id");
+    }
+
+    #[test]
+    fn file_names_of_any_length_are_kept_whole_and_stored_without_control_characters() {
+        let name = format!("{}\u{0}.csv", "n".repeat(1000));
+        let k = UploadKey::parse(&format!("uploads/VEND001/{name}")).expect("an upload");
+        assert_eq!(k.file_name, name);
+        assert_eq!(k.stored_file_name().chars().count(), 1005);
+        assert!(!k.stored_file_name().contains('\0'));
+        assert!(!k.stored_s3_key().contains('\0'));
+        assert!(k.s3_key.contains('\0'), "the object is read by its real key");
     }
 
     #[test]

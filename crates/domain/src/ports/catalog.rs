@@ -2,7 +2,7 @@
 
 use crate::error::PortError;
 use crate::model::{ProductData, RowError, UploadRecord};
-use crate::validation::{dedup_key, DuplicateFacts, ValidProduct};
+use crate::validation::{owned_value, DuplicateFacts, ValidProduct};
 use async_trait::async_trait;
 use std::collections::HashMap;
 
@@ -55,11 +55,12 @@ pub struct BatchContext {
 impl BatchContext {
     /// What this context says about the item's sku and vendor_product_id: an earlier
     /// row of the file owning either value, or the sku held by another catalog product
-    /// (another vendor's, or this vendor's under another vendor_product_id).
+    /// (another vendor's, or this vendor's under another vendor_product_id). Values are
+    /// taken as [`owned_value`] gives them, as the parser's claims were.
     pub fn duplicate_facts(&self, item: &UploadRecord) -> DuplicateFacts {
         let data = &item.product_data;
         let earlier_owner = |column: &str| {
-            dedup_key(data, column)
+            owned_value(data, column)
                 .and_then(|v| self.owners.get(&(column.to_string(), v.to_string())))
                 .copied()
                 .filter(|owner| *owner < item.row_number)
@@ -72,11 +73,12 @@ impl BatchContext {
     }
 
     fn sku_held_by_other_product(&self, vendor_id: &str, data: &ProductData) -> bool {
-        let Some((holder_vendor, holder_vpid)) = dedup_key(data, "sku").and_then(|s| self.sku_holders.get(s))
+        let Some((holder_vendor, holder_vpid)) =
+            owned_value(data, "sku").and_then(|s| self.sku_holders.get(s))
         else {
             return false;
         };
-        holder_vendor != vendor_id || Some(holder_vpid.as_str()) != dedup_key(data, "vendor_product_id")
+        holder_vendor != vendor_id || Some(holder_vpid.as_str()) != owned_value(data, "vendor_product_id")
     }
 }
 
@@ -98,4 +100,34 @@ pub trait CatalogStore: Send + Sync {
         vendor_id: &str,
         verdicts: &[(u64, Verdict)],
     ) -> Result<HashMap<u64, StoredVerdict>, PortError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(row_number: u64, sku: &str, vpid: &str) -> UploadRecord {
+        let cells = [("sku", sku), ("vendor_product_id", vpid)]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        crate::model::sample_item(row_number, cells)
+    }
+
+    #[test]
+    fn duplicate_facts_ignore_values_with_control_characters() {
+        let mut ctx = BatchContext::default();
+        ctx.owners.insert(("sku".into(), "S-1".into()), 1);
+        ctx.owners.insert(("vendor_product_id".into(), "VP-1".into()), 1);
+        ctx.sku_holders
+            .insert("S-1".into(), ("VEND002".into(), "OTHER".into()));
+        let clean = ctx.duplicate_facts(&item(5, "S-1", "VP-1"));
+        assert_eq!(clean.sku_taken_earlier_in_file, Some(1));
+        assert_eq!(clean.vendor_product_id_taken_earlier_in_file, Some(1));
+        assert!(clean.sku_owned_by_other_product);
+        // The same values with a control character after them own nothing, and match
+        // nothing: the row's verdict for those columns is INVALID_CHARACTER alone.
+        let dirty = ctx.duplicate_facts(&item(5, "S-1\u{0}", "VP-1\u{1}"));
+        assert_eq!(dirty, DuplicateFacts::default());
+    }
 }

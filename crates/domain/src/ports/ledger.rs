@@ -7,8 +7,9 @@ use crate::codes::ErrorCode;
 use crate::error::PortError;
 use crate::model::{ProductData, RowError, UploadRecord};
 use crate::report::ReportLine;
+use crate::text::for_storage;
 use crate::upload::{UploadEvent, UploadStatus};
-use crate::validation::{dedup_key, CLAIMED_COLUMNS};
+use crate::validation::{owned_value, CLAIMED_COLUMNS};
 use crate::vendor::VendorStatus;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -29,11 +30,12 @@ pub struct Claim {
 }
 
 impl Claim {
-    /// The values row `row_number` carries in the columns that must be unique within
-    /// the file ([`CLAIMED_COLUMNS`]), decided on the trimmed value.
+    /// The values row `row_number` owns in the columns that must be unique within the
+    /// file ([`CLAIMED_COLUMNS`]), as [`owned_value`] decides them (so never a value
+    /// with a control character, nor one longer than the column allows).
     pub fn of_row(row_number: u64, data: &ProductData) -> impl Iterator<Item = Claim> + '_ {
         CLAIMED_COLUMNS.into_iter().filter_map(move |column| {
-            dedup_key(data, column).map(|value| Claim {
+            owned_value(data, column).map(|value| Claim {
                 column,
                 value: value.to_string(),
                 row_number,
@@ -105,19 +107,22 @@ pub trait UploadIntake: Send + Sync {
     async fn fail_upload(&self, failure: &FileFailure) -> Result<(), PortError>;
 }
 
-/// A row the error processor records.
+/// A row the error processor records. Its text is as PostgreSQL stores it and the
+/// report shows it: control characters replaced ([`for_storage`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ErrorRow {
     pub row_number: u64,
     pub vendor_product_id: Option<String>,
     pub errors: Vec<RowError>,
-    /// `None` for rows whose cells could not be read (malformed, not UTF-8).
+    /// `None` for rows whose cells could not be read (malformed, not UTF-8, too large).
     pub original: Option<ProductData>,
 }
 
 impl ErrorRow {
     /// The row of an `error` item as it is recorded. An item marked `error` without
-    /// reasons still counts, with what is known of it.
+    /// reasons still counts, with what is known of it. Every string is passed through
+    /// [`for_storage`]: the item keeps the raw cells, PostgreSQL (which refuses NUL)
+    /// and the report get U+FFFD in place of each control character.
     pub fn from_item(item: &UploadRecord) -> ErrorRow {
         let mut errors = item.error_reason.clone();
         if errors.is_empty() {
@@ -129,11 +134,24 @@ impl ErrorRow {
             ));
         }
         let unreadable = errors.iter().any(|e| e.error_type.leaves_cells_unread());
+        let stored = |s: &str| for_storage(s).into_owned();
         ErrorRow {
             row_number: item.row_number,
-            vendor_product_id: item.product_data.get("vendor_product_id").cloned(),
-            errors,
-            original: (!unreadable).then(|| item.product_data.clone()),
+            vendor_product_id: item.product_data.get("vendor_product_id").map(|v| stored(v)),
+            errors: errors
+                .into_iter()
+                .map(|e| RowError {
+                    error_type: e.error_type,
+                    message: stored(&e.message),
+                    column: stored(&e.column),
+                })
+                .collect(),
+            original: (!unreadable).then(|| {
+                item.product_data
+                    .iter()
+                    .map(|(k, v)| (stored(k), stored(v)))
+                    .collect()
+            }),
         }
     }
 }
@@ -199,4 +217,84 @@ pub trait Reconciliation: Send + Sync {
         row_numbers: &[u64],
         reason: &str,
     ) -> Result<std::collections::HashMap<u64, u32>, PortError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::RecordStatus;
+
+    fn item(data: &[(&str, &str)], errors: Vec<RowError>) -> UploadRecord {
+        let cells = data.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        UploadRecord {
+            status: RecordStatus::Error,
+            error_type: errors.first().map(|e| e.error_type),
+            error_reason: errors,
+            ..crate::model::sample_item(7, cells)
+        }
+    }
+
+    #[test]
+    fn claims_skip_values_with_control_characters_and_values_too_long_to_own() {
+        let data: ProductData = [("sku", " S-1\u{0}"), ("vendor_product_id", " VP-1 ")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let claims: Vec<Claim> = Claim::of_row(3, &data).collect();
+        assert_eq!(
+            claims,
+            [Claim {
+                column: "vendor_product_id",
+                value: "VP-1".into(),
+                row_number: 3
+            }]
+        );
+        let long: ProductData = [("sku".to_string(), "S".repeat(101))].into_iter().collect();
+        assert_eq!(Claim::of_row(1, &long).count(), 0);
+    }
+
+    #[test]
+    fn an_error_row_carries_no_control_character_to_postgresql() {
+        let i = item(
+            &[
+                ("vendor_product_id", "VP\u{0}1"),
+                ("product_name", "Mou\u{1}se\tpad"),
+            ],
+            vec![RowError::new(
+                ErrorCode::InvalidCharacter,
+                "vendor_product_id",
+                "vendor_product_id \"VP\\u{0}1\" contains …",
+            )],
+        );
+        let row = ErrorRow::from_item(&i);
+        assert_eq!(row.vendor_product_id.as_deref(), Some("VP\u{FFFD}1"));
+        let original = row.original.unwrap_or_default();
+        assert_eq!(
+            original.get("product_name").map(String::as_str),
+            Some("Mou\u{FFFD}se\tpad")
+        );
+        assert_eq!(
+            row.errors[0].message,
+            "vendor_product_id \"VP\\u{0}1\" contains …"
+        );
+        // The item itself keeps the raw cells (DynamoDB stores them as given).
+        assert_eq!(
+            i.product_data.get("vendor_product_id").map(String::as_str),
+            Some("VP\u{0}1")
+        );
+    }
+
+    #[test]
+    fn a_row_too_large_is_recorded_without_cells() {
+        let row = ErrorRow::from_item(&item(
+            &[],
+            vec![RowError::new(
+                ErrorCode::RowTooLarge,
+                "",
+                "row is 70000 bytes long",
+            )],
+        ));
+        assert_eq!(row.original, None);
+        assert_eq!(row.vendor_product_id, None);
+    }
 }

@@ -3,9 +3,12 @@
 
 use crate::codes::ErrorCode;
 use crate::model::RowError;
+use crate::text::cut;
 
-/// Values longer than this many characters are shown cut, ending in `…`.
+/// Values and column names longer than this many characters are shown cut, ending in `…`.
 const SHOWN_CHARS: usize = 60;
+/// Column names in shortened messages (see [`shortened`]).
+const SHORT_COLUMN_CHARS: usize = 20;
 
 /// The value as shown inside a message: control characters escaped (a stray line break
 /// would split the report's cell) and long values cut to [`SHOWN_CHARS`] characters.
@@ -25,9 +28,70 @@ pub fn display_value(value: &str) -> String {
     shown
 }
 
+/// A column name as shown inside a message: cut to [`SHOWN_CHARS`] characters (an
+/// unknown column's name can be long; a header name never holds a control character).
+pub fn display_column(column: &str) -> std::borrow::Cow<'_, str> {
+    cut(column, SHOWN_CHARS)
+}
+
 /// `{column} "{value}" {detail}`: the common shape of a message about a value.
 pub fn about_value(column: &str, value: &str, detail: &str) -> String {
-    format!("{column} \"{}\" {detail}", display_value(value))
+    format!("{} \"{}\" {detail}", display_column(column), display_value(value))
+}
+
+/// A value with NUL or another control character (tab, LF and CR excepted).
+/// `position` is the character's 1-based position in the cell.
+pub fn invalid_character(column: &str, raw: &str, position: usize, character: char) -> RowError {
+    RowError::new(
+        ErrorCode::InvalidCharacter,
+        column,
+        about_value(
+            column,
+            raw,
+            &format!(
+                "contains the control character U+{:04X} at position {position}; remove it. Such \
+                 characters are invisible in a spreadsheet and usually come from a database export \
+                 or a copy-paste.",
+                u32::from(character)
+            ),
+        ),
+    )
+}
+
+/// `PROCESSING_FAILED`: a row the pipeline could not process after its retries (the
+/// reconciler's verdict, so that the upload can end).
+pub fn processing_failed() -> RowError {
+    RowError::new(
+        ErrorCode::ProcessingFailed,
+        "",
+        "this row could not be processed; nothing was imported from it. Upload it again in a \
+         new file; if it fails again, contact vendor support with the upload id and row number.",
+    )
+}
+
+/// The short form of a column's message, for a row whose every message does not fit
+/// in its `UploadRecords` item (hundreds of columns in error): the column, cut, and
+/// what to do, without the value. Row-level messages (no column) are short already
+/// and are kept.
+pub fn shortened(error: &RowError) -> String {
+    if error.column.is_empty() {
+        return error.message.clone();
+    }
+    let hint = match error.error_type {
+        ErrorCode::InvalidCharacter => "contains a control character; remove it.",
+        ErrorCode::MissingRequiredField => "is required but empty.",
+        ErrorCode::FieldTooLong => "is too long; shorten it.",
+        ErrorCode::InvalidPrice => "is not a valid price; use a decimal above 0 with at most 2 decimals.",
+        ErrorCode::InvalidStock => "is not a whole number from 0 to 1000000.",
+        ErrorCode::InvalidCategory => "is not an active category.",
+        ErrorCode::InvalidSku => "may only contain letters, digits, '-', '_' and '.'.",
+        ErrorCode::InvalidUrl => "is not an absolute http(s) URL.",
+        ErrorCode::InvalidNumber => "is not a decimal above 0 with at most 2 decimals.",
+        ErrorCode::DuplicateInFile => "repeats a value of an earlier row of this file.",
+        ErrorCode::DuplicateSku => "already belongs to another product in the catalog.",
+        _ => "has a value that was refused.",
+    };
+    format!("{} {hint}", cut(&error.column, SHORT_COLUMN_CHARS))
 }
 
 pub fn missing(column: &str) -> RowError {
@@ -114,5 +178,49 @@ mod tests {
     #[test]
     fn control_characters_are_escaped() {
         assert_eq!(display_value("a\nb\tc"), "a\\nb\\tc");
+        assert_eq!(display_value("a\0b"), "a\\u{0}b");
+    }
+
+    #[test]
+    fn an_invalid_character_message_names_column_value_and_character_without_holding_it() {
+        let e = invalid_character("product_name", "Mou\0se", 4, '\0');
+        assert_eq!(e.error_type, ErrorCode::InvalidCharacter);
+        assert_eq!(e.column, "product_name");
+        assert!(
+            e.message.starts_with(
+                "product_name \"Mou\\u{0}se\" contains the control character U+0000 at position 4;"
+            ),
+            "{}",
+            e.message
+        );
+        assert!(!e.message.contains('\0'));
+    }
+
+    #[test]
+    fn long_column_names_are_cut_in_messages() {
+        let column = "c".repeat(500);
+        let e = invalid_character(&column, "\u{1}", 1, '\u{1}');
+        assert_eq!(e.column, column, "error_field keeps the whole name");
+        assert!(
+            e.message.starts_with(&format!("{}… ", "c".repeat(60))),
+            "{}",
+            e.message
+        );
+        let short = shortened(&e);
+        assert_eq!(
+            short,
+            format!("{}… contains a control character; remove it.", "c".repeat(20))
+        );
+    }
+
+    #[test]
+    fn processing_failed_says_nothing_was_imported_and_what_to_do() {
+        let e = processing_failed();
+        assert_eq!(e.error_type, ErrorCode::ProcessingFailed);
+        assert_eq!(e.column, "");
+        assert!(e
+            .message
+            .starts_with("this row could not be processed; nothing was imported from it."));
+        assert!(e.message.contains("Upload it again"));
     }
 }

@@ -2,22 +2,35 @@
 //! cells of a row into a [`ValidProduct`] or the list of every error of the row, at most
 //! one per column, sorted in the file's column order.
 //!
-//! Per column the first problem of this order is its error: missing, too long, malformed
-//! (`INVALID_*`), `DUPLICATE_IN_FILE`, `DUPLICATE_SKU`. The facts about duplicates come
-//! from the caller ([`DuplicateFacts`]), who knows the earlier rows and the catalog; use
-//! [`dedup_key`] to get the value they are decided on.
+//! Per column the first problem of this order is its error: a control character
+//! (`INVALID_CHARACTER`, checked on the raw cell of every column, unknown ones
+//! included), missing, too long, malformed (`INVALID_*`), `DUPLICATE_IN_FILE`,
+//! `DUPLICATE_SKU`. The facts about duplicates come from the caller
+//! ([`DuplicateFacts`]), who knows the earlier rows and the catalog; use
+//! [`owned_value`] to get the value they are decided on.
+//!
+//! Why a control character comes first, before even "missing" and "too long": the
+//! character says the cell is not what the vendor meant (a binary export, a stray
+//! byte), it cannot be stored as given, and until it is removed its length means
+//! nothing; the vendor's one fix is to remove it.
 
 mod categories;
 pub mod fields;
 pub mod messages;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_characters;
+#[cfg(test)]
+mod tests_fuzz;
 
 pub use categories::{Categories, CategorySet};
 pub use fields::{FieldIssue, Price, Sku};
 
 use crate::model::{ProductData, RowError};
+use crate::text::first_forbidden;
 use rust_decimal::Decimal;
+use std::collections::HashSet;
 
 /// The columns a file must have, in canonical order.
 pub const REQUIRED_COLUMNS: [&str; 6] = [
@@ -51,6 +64,12 @@ pub const DEFAULT_UNIT: &str = "piece";
 
 /// The columns whose values must be unique within a file (`DUPLICATE_IN_FILE`).
 pub const CLAIMED_COLUMNS: [&str; 2] = ["sku", "vendor_product_id"];
+
+/// vendor_product_id: 1–100 characters.
+pub const VENDOR_PRODUCT_ID_MAX_CHARS: usize = 100;
+/// The longest value a claimed column accepts (`Sku::MAX_CHARS`,
+/// [`VENDOR_PRODUCT_ID_MAX_CHARS`]).
+const CLAIMED_MAX_CHARS: usize = 100;
 
 /// A row that passed every rule; its fields cannot hold bad values.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,32 +107,76 @@ pub struct DuplicateFacts {
     pub sku_owned_by_other_product: bool,
 }
 
-/// The trimmed, non-empty value of `column`: what duplicates are decided on, and what
-/// every rule sees. `None` when the column is absent or blank.
+/// The trimmed, non-empty value of `column`: what every rule sees. `None` when the
+/// column is absent or blank.
 pub fn dedup_key<'a>(data: &'a ProductData, column: &str) -> Option<&'a str> {
     data.get(column).map(|v| v.trim()).filter(|v| !v.is_empty())
+}
+
+/// The value row `data` owns in a claimed column ([`CLAIMED_COLUMNS`]) for duplicate
+/// purposes: the trimmed value, unless the cell holds a control character
+/// (`INVALID_CHARACTER` owns nothing) or is longer than the column allows (such a value
+/// is `FIELD_TOO_LONG` in every row that carries it, which comes before
+/// `DUPLICATE_IN_FILE`, so owning it could never decide anything). The one definition
+/// used by the parser's claims and the validator's duplicate facts.
+pub fn owned_value<'a>(data: &'a ProductData, column: &str) -> Option<&'a str> {
+    let raw = data.get(column)?;
+    if first_forbidden(raw).is_some() {
+        return None;
+    }
+    dedup_key(data, column).filter(|v| v.chars().count() <= CLAIMED_MAX_CHARS)
 }
 
 /// Collects at most one error per column.
 struct Check<'a> {
     data: &'a ProductData,
     errors: Vec<RowError>,
+    /// Columns already in error for a control character: no other rule looks at them.
+    invalid_characters: HashSet<&'a str>,
 }
 
 impl<'a> Check<'a> {
+    fn new(data: &'a ProductData) -> Check<'a> {
+        let mut check = Check {
+            data,
+            errors: Vec::new(),
+            invalid_characters: HashSet::new(),
+        };
+        for (column, raw) in data {
+            if let Some((position, character)) = first_forbidden(raw) {
+                check
+                    .errors
+                    .push(messages::invalid_character(column, raw, position, character));
+                check.invalid_characters.insert(column.as_str());
+            }
+        }
+        check
+    }
+
     fn value(&self, column: &str) -> Option<&'a str> {
+        if self.invalid_characters.contains(column) {
+            return None;
+        }
         dedup_key(self.data, column)
+    }
+
+    /// The value of a required column; `None` when absent (with `MISSING_REQUIRED_FIELD`
+    /// recorded) or already in error for a control character.
+    fn present(&mut self, column: &str) -> Option<&'a str> {
+        if self.invalid_characters.contains(column) {
+            return None;
+        }
+        let value = self.value(column);
+        if value.is_none() {
+            self.errors.push(messages::missing(column));
+        }
+        value
     }
 
     /// A required column: `None` (with an error recorded) when absent or refused.
     fn required<T>(&mut self, column: &str, parse: impl FnOnce(&str) -> Result<T, FieldIssue>) -> Option<T> {
-        match self.value(column) {
-            None => {
-                self.errors.push(messages::missing(column));
-                None
-            }
-            Some(value) => self.record(column, value, parse(value)),
-        }
+        let value = self.present(column)?;
+        self.record(column, value, parse(value))
     }
 
     /// An optional column: `Some(None)` when absent, `None` when refused.
@@ -122,6 +185,9 @@ impl<'a> Check<'a> {
         column: &str,
         parse: impl FnOnce(&str) -> Result<T, FieldIssue>,
     ) -> Option<Option<T>> {
+        if self.invalid_characters.contains(column) {
+            return None;
+        }
         match self.value(column) {
             None => Some(None),
             Some(value) => self.record(column, value, parse(value)).map(Some),
@@ -172,12 +238,9 @@ pub fn validate_row(
     categories: &impl Categories,
     dups: &DuplicateFacts,
 ) -> Result<ValidProduct, Vec<RowError>> {
-    let mut check = Check {
-        data,
-        errors: Vec::new(),
-    };
+    let mut check = Check::new(data);
 
-    let vendor_product_id = check.required("vendor_product_id", text(100));
+    let vendor_product_id = check.required("vendor_product_id", text(VENDOR_PRODUCT_ID_MAX_CHARS));
     if vendor_product_id.is_some() {
         if let (Some(row), Some(value)) = (
             dups.vendor_product_id_taken_earlier_in_file,
@@ -189,11 +252,8 @@ pub fn validate_row(
         }
     }
     let product_name = check.required("product_name", text(200));
-    let category = match check.value("category") {
-        None => {
-            check.errors.push(messages::missing("category"));
-            None
-        }
+    let category = match check.present("category") {
+        None => None,
         Some(value) => {
             let canonical = categories.canonical(value);
             if canonical.is_none() {

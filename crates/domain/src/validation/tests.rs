@@ -33,7 +33,7 @@ fn valid_row() -> ProductData {
     .collect()
 }
 
-fn with(changes: &[(&str, &str)]) -> ProductData {
+pub(super) fn with(changes: &[(&str, &str)]) -> ProductData {
     let mut row = valid_row();
     for (k, v) in changes {
         row.insert(k.to_string(), v.to_string());

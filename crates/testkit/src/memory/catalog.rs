@@ -1,6 +1,6 @@
 //! `CatalogStore` in memory: the batch context and the verdict transaction.
 
-use super::{lock, no_history, upsert, Decided, Memory};
+use super::{lock, no_history, pg_text, upsert, Decided, Memory};
 use async_trait::async_trait;
 use domain::ports::{BatchContext, CatalogStore, StoredVerdict, Verdict};
 use domain::PortError;
@@ -15,6 +15,7 @@ impl CatalogStore for Memory {
         values: &[String],
     ) -> Result<BatchContext, PortError> {
         self.trip("batch_context", upload_id)?;
+        pg_text(values.iter().map(String::as_str))?;
         let db = lock(&self.db)?;
         let mut ctx = BatchContext::default();
         for n in row_numbers {
@@ -51,6 +52,29 @@ impl CatalogStore for Memory {
             return Ok(HashMap::new());
         }
         self.trip("commit_verdicts", upload_id)?;
+        for (_, verdict) in verdicts {
+            pg_text(
+                verdict
+                    .errors()
+                    .iter()
+                    .flat_map(|e| [e.message.as_str(), &e.column]),
+            )?;
+            if let Verdict::Valid(p) = verdict {
+                pg_text([p.vendor_product_id.as_str(), &p.product_name, p.sku.as_str()])?;
+                pg_text(
+                    [
+                        &p.subcategory,
+                        &p.brand,
+                        &p.description,
+                        &p.dimensions_cm,
+                        &p.image_url,
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .map(String::as_str),
+                )?;
+            }
+        }
         let mut guard = lock(&self.db)?;
         let db = &mut *guard;
         if !db.history.contains_key(upload_id) {

@@ -1,7 +1,7 @@
 //! The ledger ports in memory: vendors, the parser's intake, the error processor's
 //! rows, the finaliser's completion.
 
-use super::{lock, no_history, Decided, History, Memory, StoredError};
+use super::{lock, no_history, pg_text, Decided, History, Memory, StoredError};
 use async_trait::async_trait;
 use domain::ports::{
     Claim, ErrorLedger, ErrorRow, FileFailure, Reconciliation, StartOutcome, StoredVerdict, UploadCompletion,
@@ -16,6 +16,7 @@ use domain::PortError;
 impl VendorDirectory for Memory {
     async fn vendor_status(&self, vendor_id: &str) -> Result<Option<VendorStatus>, PortError> {
         self.trip("vendor_status", vendor_id)?;
+        pg_text([vendor_id])?;
         Ok(lock(&self.vendors)?.get(vendor_id).copied())
     }
 }
@@ -24,6 +25,7 @@ impl VendorDirectory for Memory {
 impl UploadIntake for Memory {
     async fn register_claims(&self, upload_id: &str, claims: &[Claim]) -> Result<(), PortError> {
         self.trip("register_claims", upload_id)?;
+        pg_text(claims.iter().map(|c| c.value.as_str()))?;
         let mut db = lock(&self.db)?;
         for c in claims {
             let row = db
@@ -41,6 +43,8 @@ impl UploadIntake for Memory {
         lease: std::time::Duration,
     ) -> Result<StartOutcome, PortError> {
         self.trip("start_upload", &start.upload_id)?;
+        pg_text([start.vendor_id.as_str(), &start.file_name, &start.s3_key])?;
+        pg_text(start.columns.iter().map(String::as_str))?;
         let mut db = lock(&self.db)?;
         let now = chrono::Utc::now();
         let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
@@ -58,6 +62,8 @@ impl UploadIntake for Memory {
             start.upload_id.clone(),
             History {
                 vendor_id: start.vendor_id.clone(),
+                file_name: start.file_name.clone(),
+                s3_key: start.s3_key.clone(),
                 status: UploadStatus::Processing,
                 total: i64::try_from(start.total_records).map_err(|e| PortError::rejected("memory", e))?,
                 valid: 0,
@@ -92,6 +98,14 @@ impl UploadIntake for Memory {
 
     async fn fail_upload(&self, failure: &FileFailure) -> Result<(), PortError> {
         self.trip("fail_upload", &failure.upload_id)?;
+        pg_text([
+            failure.vendor_id.as_str(),
+            &failure.file_name,
+            &failure.s3_key,
+            &failure.error.message,
+            &failure.error.column,
+        ])?;
+        pg_text(failure.columns.iter().map(String::as_str))?;
         let mut db = lock(&self.db)?;
         if db.history.contains_key(&failure.upload_id) {
             return Ok(());
@@ -100,6 +114,8 @@ impl UploadIntake for Memory {
             failure.upload_id.clone(),
             History {
                 vendor_id: failure.vendor_id.clone(),
+                file_name: failure.file_name.clone(),
+                s3_key: failure.s3_key.clone(),
                 status: UploadStatus::Failed,
                 total: 0,
                 valid: 0,
@@ -133,6 +149,11 @@ impl ErrorLedger for Memory {
             return Ok(0);
         }
         self.trip("record_errors", upload_id)?;
+        for row in rows {
+            pg_text(row.vendor_product_id.as_deref())?;
+            pg_text(row.errors.iter().flat_map(|e| [e.message.as_str(), &e.column]))?;
+            pg_text(row.original.iter().flatten().flat_map(|(k, v)| [k.as_str(), v]))?;
+        }
         let mut guard = lock(&self.db)?;
         let db = &mut *guard;
         if !db.history.contains_key(upload_id) {

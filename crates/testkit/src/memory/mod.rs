@@ -23,6 +23,9 @@ use std::sync::{Mutex, MutexGuard};
 /// `upload_history`.
 pub struct History {
     pub vendor_id: String,
+    /// As stored: whole, control characters replaced.
+    pub file_name: String,
+    pub s3_key: String,
     pub status: UploadStatus,
     pub total: i64,
     pub valid: i64,
@@ -43,6 +46,8 @@ impl History {
     pub fn processing(vendor_id: &str, total: i64, columns: &[&str]) -> History {
         History {
             vendor_id: vendor_id.to_string(),
+            file_name: "products.csv".to_string(),
+            s3_key: format!("uploads/{vendor_id}/products.csv"),
             status: UploadStatus::Processing,
             total,
             valid: 0,
@@ -125,6 +130,18 @@ pub struct Memory {
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>, PortError> {
     m.lock().map_err(|e| PortError::rejected("memory", e))
+}
+
+/// PostgreSQL refuses NUL in any text (22021) and `\u0000` in JSONB (22P05), for good:
+/// the in-memory ledger refuses the same, so a unit test sees what the database would.
+pub(crate) fn pg_text<'a>(values: impl IntoIterator<Item = &'a str>) -> Result<(), PortError> {
+    match values.into_iter().find(|v| v.contains('\0')) {
+        Some(_) => Err(PortError::rejected(
+            "memory",
+            "invalid byte sequence for encoding \"UTF8\": 0x00 (22021)",
+        )),
+        None => Ok(()),
+    }
 }
 
 pub(crate) fn no_history(upload_id: &str) -> PortError {

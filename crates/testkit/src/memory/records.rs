@@ -2,7 +2,7 @@
 
 use super::{lock, Memory};
 use async_trait::async_trait;
-use domain::model::{RecordStatus, UploadRecord};
+use domain::model::{item_size, RecordStatus, UploadRecord, ITEM_LIMIT_BYTES};
 use domain::ports::{ItemPage, RecordStore, StoredItem};
 use domain::PortError;
 use std::collections::HashSet;
@@ -12,6 +12,7 @@ impl RecordStore for Memory {
     async fn put_new(&self, records: &[UploadRecord]) -> Result<(), PortError> {
         for r in records {
             self.trip("put_new", &r.upload_id)?;
+            fits(r)?;
         }
         let mut items = lock(&self.items)?;
         let mut written = Vec::new();
@@ -29,6 +30,7 @@ impl RecordStore for Memory {
     async fn put_all(&self, records: &[UploadRecord]) -> Result<(), PortError> {
         for r in records {
             self.trip("put_all", &r.upload_id)?;
+            fits(r)?;
         }
         let mut items = lock(&self.items)?;
         for r in records {
@@ -89,4 +91,18 @@ impl RecordStore for Memory {
             .cloned()
             .collect())
     }
+}
+
+/// DynamoDB's ValidationException for an item over 400 KB, for good.
+fn fits(r: &UploadRecord) -> Result<(), PortError> {
+    if item_size(r) > ITEM_LIMIT_BYTES {
+        return Err(PortError::rejected(
+            "memory",
+            format!(
+                "{} row {}: Item size has exceeded the maximum allowed size",
+                r.upload_id, r.row_number
+            ),
+        ));
+    }
+    Ok(())
 }

@@ -1,5 +1,9 @@
 //! The items and rows the pipeline passes between functions.
 
+mod item_limit;
+
+pub use item_limit::{item_size, ITEM_LIMIT_BYTES};
+
 use crate::codes::ErrorCode;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -80,7 +84,8 @@ pub struct UploadRecord {
 
 impl UploadRecord {
     /// The item as it stands once its row is decided: `validated`, or `error` with
-    /// every reason and the first as `error_type`.
+    /// every reason and the first as `error_type`; made to fit DynamoDB's item limit
+    /// ([`UploadRecord::fitted`]).
     pub fn decided(&self, errors: Option<&[RowError]>, updated_at: &str) -> UploadRecord {
         let mut item = self.clone();
         item.updated_at = updated_at.to_string();
@@ -96,7 +101,26 @@ impl UploadRecord {
                 item.error_reason = errors.to_vec();
             }
         }
-        item
+        item.fitted()
+    }
+}
+
+/// A `pending_validation` item of row `row_number` holding these cells, for tests.
+#[cfg(test)]
+pub(crate) fn sample_item(row_number: u64, product_data: ProductData) -> UploadRecord {
+    UploadRecord {
+        upload_id: "UPLOAD_20261123T103045_0123456789ab".into(),
+        record_id: record_id(row_number),
+        vendor_id: "VEND001".into(),
+        file_name: "f.csv".into(),
+        row_number,
+        product_data,
+        status: RecordStatus::PendingValidation,
+        error_type: None,
+        error_reason: Vec::new(),
+        created_at: "2026-11-23T10:30:45.000Z".into(),
+        updated_at: "2026-11-23T10:30:45.000Z".into(),
+        ttl: 0,
     }
 }
 
