@@ -111,6 +111,7 @@ mod reader;
 mod report;
 
 pub use consumer::{handler_fn, BatchHandler, Consumer, RecordFilter};
+pub use on_failure_log::append as append_on_failure;
 pub use filter::FilterPattern;
 pub use poller::{drain, ConsumerReport, DrainOptions, DrainReport};
 pub use position::{latest_stream_arn, snapshot_tip, StreamPosition};

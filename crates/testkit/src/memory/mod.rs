@@ -113,6 +113,10 @@ pub struct Memory {
     pub unreadable: Mutex<Vec<(String, String, RecordStatus)>>,
     /// Failed reconciler attempts per (upload_id, row).
     pub attempts: Mutex<HashMap<(String, u64), u32>>,
+    /// Unfinished multipart uploads: id → (bucket, key, parts).
+    pub parts: Mutex<HashMap<String, (String, String, Vec<(i32, Vec<u8>)>)>>,
+    /// Multipart uploads completed.
+    pub multipart_completed: Mutex<usize>,
     /// Versions of objects put with [`Memory::put_object_version`]: (bucket, key, version).
     pub versions: Mutex<HashMap<(String, String, String), Vec<u8>>>,
     /// Every successful `record_errors`: (upload_id, row numbers given, rows that were new).
