@@ -17,3 +17,6 @@ CREATE INDEX idx_upload_history_processing ON upload_history (processing_started
 -- event never write side by side, so neither can put back an item the other's rows
 -- already decided. NULL: nobody holds it.
 ALTER TABLE upload_history ADD COLUMN parse_lease_until TIMESTAMPTZ;
+
+-- The report is read a page at a time in (row_number, error_id) order.
+CREATE INDEX idx_validation_errors_report ON validation_errors (upload_id, row_number, error_id);

@@ -24,9 +24,98 @@ pub fn valid_row(prefix: &str, i: usize, price: &str) -> String {
     format!("{prefix}-P{i},Product {i},Electronics,{prefix}-SKU-{i},{price},{},Acme,,1.5,https://example.com/{i}.png", 10 + i)
 }
 
-pub async fn stack() -> Stack {
+/// devstack's stack, remembering every upload a test starts through it: when the test
+/// ends (the stack is dropped), each of them must be final — no test may leave an upload
+/// `processing` (DESIGN.md §3, "Every upload ends").
+pub struct TestStack {
+    inner: Stack,
+    uploads: std::sync::Mutex<Vec<String>>,
+}
+
+impl std::ops::Deref for TestStack {
+    type Target = Stack;
+    fn deref(&self) -> &Stack {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for TestStack {
+    fn deref_mut(&mut self) -> &mut Stack {
+        &mut self.inner
+    }
+}
+
+impl TestStack {
+    /// `devstack upload`, remembered.
+    pub async fn upload(
+        &self,
+        vendor: &str,
+        name: &str,
+        body: Vec<u8>,
+        redeliver: bool,
+    ) -> anyhow::Result<serde_json::Value> {
+        let history = self.inner.upload(vendor, name, body, redeliver).await?;
+        if let Some(id) = history.get("upload_id").and_then(|v| v.as_str()) {
+            self.remember(id);
+        }
+        Ok(history)
+    }
+
+    /// An upload this test started another way (e.g. by delivering an event itself).
+    pub fn remember(&self, upload_id: &str) {
+        if let Ok(mut uploads) = self.uploads.lock() {
+            uploads.push(upload_id.to_string());
+        }
+    }
+}
+
+impl Drop for TestStack {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let ids = self.uploads.lock().map(|u| u.clone()).unwrap_or_default();
+        if ids.is_empty() {
+            return;
+        }
+        let url = self.inner.database_url.clone();
+        // A runtime of its own: Drop cannot await, and the test's may be shutting down.
+        let unfinished = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async move {
+                let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.ok()?;
+                tokio::spawn(conn);
+                let rows = client
+                    .query(
+                        "SELECT upload_id, status FROM upload_history
+                         WHERE upload_id = ANY($1) AND status = 'processing'",
+                        &[&ids],
+                    )
+                    .await
+                    .ok()?;
+                Some(rows.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>())
+            })
+        })
+        .join()
+        .ok()
+        .flatten();
+        match unfinished {
+            Some(u) if u.is_empty() => {}
+            Some(u) => panic!("the test left uploads processing (every upload must end): {u:?}"),
+            None => panic!("could not check that the test's uploads ended (PostgreSQL unreachable)"),
+        }
+    }
+}
+
+pub async fn stack() -> TestStack {
     crate::stack::load_env();
-    Stack::from_env().await.expect("the local stack (run `make up`)")
+    TestStack {
+        inner: Stack::from_env().await.expect("the local stack (run `make up`)"),
+        uploads: std::sync::Mutex::new(Vec::new()),
+    }
 }
 
 pub async fn pg() -> tokio_postgres::Client {
@@ -40,11 +129,11 @@ pub async fn pg() -> tokio_postgres::Client {
 }
 
 /// Every UploadRecords item of an upload.
-pub async fn items(stack: &Stack, upload_id: &str) -> Vec<UploadRecord> {
+pub async fn items(stack: &TestStack, upload_id: &str) -> Vec<UploadRecord> {
     crate::stack::query_items(&stack.dynamodb, &stack.table, upload_id).await
 }
 
-pub async fn s3_text(stack: &Stack, key: &str) -> String {
+pub async fn s3_text(stack: &TestStack, key: &str) -> String {
     let obj = stack
         .s3
         .get_object()
@@ -95,7 +184,7 @@ pub fn insert_batch_json(items: &[UploadRecord]) -> serde_json::Value {
 /// Puts `body` at `key` and returns the S3 notification for it and its upload id,
 /// without delivering anything (the test decides who receives the event).
 pub async fn put_with_event(
-    stack: &Stack,
+    stack: &TestStack,
     key: &str,
     body: Vec<u8>,
 ) -> (aws_lambda_events::event::s3::S3Event, String) {
@@ -119,5 +208,6 @@ pub async fn put_with_event(
     .event()
     .expect("event");
     let upload_id = domain::upload::upload_id(&stack.bucket, key, &sequencer, put.version_id(), now);
+    stack.remember(&upload_id);
     (event, upload_id)
 }

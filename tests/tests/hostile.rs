@@ -34,7 +34,7 @@ fn expect(h: &serde_json::Value, status: &str, total: i64, valid: i64, error: i6
 }
 
 /// The report's lines, parsed (header line first).
-async fn report(stack: &devstack::upload::Stack, h: &serde_json::Value) -> Vec<Vec<String>> {
+async fn report(stack: &e2e::pipeline::TestStack, h: &serde_json::Value) -> Vec<Vec<String>> {
     let key = field(h, "error_file_s3_key")
         .as_str()
         .expect("a report key")

@@ -249,6 +249,61 @@ impl PipelineConfig {
     }
 }
 
+pub const RECONCILE_AFTER: &str = "RECONCILE_AFTER";
+pub const PARSER_FAILURE_QUEUE_URL: &str = "PARSER_FAILURE_QUEUE_URL";
+pub const VALIDATOR_FAILURE_QUEUE_URL: &str = "VALIDATOR_FAILURE_QUEUE_URL";
+pub const ERROR_PROCESSOR_FAILURE_QUEUE_URL: &str = "ERROR_PROCESSOR_FAILURE_QUEUE_URL";
+
+/// upload-reconciler's settings: the pipeline's, how long an upload may stay processing
+/// before it is taken up, and the on-failure destinations to drain.
+#[derive(Debug, Clone)]
+pub struct ReconcilerConfig {
+    pub pipeline: PipelineConfig,
+    /// `RECONCILE_AFTER`, e.g. `15m` (the default).
+    pub reconcile_after: std::time::Duration,
+    pub parser_failure_queue: String,
+    pub validator_failure_queue: String,
+    pub error_processor_failure_queue: String,
+}
+
+impl ReconcilerConfig {
+    pub fn from_source(src: &(impl Source + ?Sized)) -> Result<Self, ConfigError> {
+        Ok(ReconcilerConfig {
+            pipeline: PipelineConfig::from_source(src)?,
+            reconcile_after: duration_or(src, RECONCILE_AFTER, domain::reconcile::DEFAULT_RECONCILE_AFTER)?,
+            parser_failure_queue: required(
+                src,
+                PARSER_FAILURE_QUEUE_URL,
+                "csv-parser's async on-failure SQS queue URL",
+            )?,
+            validator_failure_queue: required(
+                src,
+                VALIDATOR_FAILURE_QUEUE_URL,
+                "stream-validator's stream on-failure SQS queue URL",
+            )?,
+            error_processor_failure_queue: required(
+                src,
+                ERROR_PROCESSOR_FAILURE_QUEUE_URL,
+                "error-processor's stream on-failure SQS queue URL",
+            )?,
+        })
+    }
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_source(&ProcessEnv)
+    }
+
+    /// The queues, each with what its messages are.
+    pub fn on_failure_queues(&self) -> Vec<(domain::ports::FailureSource, String)> {
+        use domain::ports::FailureSource::{Parser, Stream};
+        vec![
+            (Parser, self.parser_failure_queue.clone()),
+            (Stream, self.validator_failure_queue.clone()),
+            (Stream, self.error_processor_failure_queue.clone()),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -317,6 +372,34 @@ mod tests {
             limits.options(),
             "-c statement_timeout=20000 -c lock_timeout=250 -c idle_in_transaction_session_timeout=30000"
         );
+    }
+
+    #[test]
+    fn the_reconciler_waits_15_minutes_unless_told_and_needs_its_queues() {
+        let mut env: Vec<(&str, &str)> = vec![
+            ("UPLOAD_RECORDS_TABLE", "t"),
+            ("UPLOAD_BUCKET", "b"),
+            ("DATABASE_URL", "postgres://x"),
+            ("PARSER_FAILURE_QUEUE_URL", "q1"),
+            ("VALIDATOR_FAILURE_QUEUE_URL", "q2"),
+        ];
+        assert!(matches!(
+            ReconcilerConfig::from_source(env.as_slice()),
+            Err(ConfigError::Missing { name, .. }) if name == "ERROR_PROCESSOR_FAILURE_QUEUE_URL"
+        ));
+        env.push(("ERROR_PROCESSOR_FAILURE_QUEUE_URL", "q3"));
+        let config = ReconcilerConfig::from_source(env.as_slice()).ok();
+        assert_eq!(config.map(|c| c.reconcile_after.as_secs()), Some(900));
+        let with = |after: &'static str| {
+            let mut e = env.clone();
+            e.push(("RECONCILE_AFTER", after));
+            ReconcilerConfig::from_source(e.as_slice())
+        };
+        assert_eq!(with("90s").ok().map(|c| c.reconcile_after.as_secs()), Some(90));
+        assert!(matches!(
+            with("soon"),
+            Err(ConfigError::Invalid { name, .. }) if name == "RECONCILE_AFTER"
+        ));
     }
 
     #[test]

@@ -26,10 +26,18 @@ impl PipelineAdapters {
     pub async fn from_env() -> Result<PipelineAdapters, InitError> {
         let config = PipelineConfig::from_env()?;
         let aws = crate::aws::sdk_config().await;
-        let pool = crate::postgres::pool(&config.database, &config.session_limits, &aws).await?;
+        Self::with_sdk(config, &aws).await
+    }
+
+    /// From settings already read, sharing the process's one AWS configuration.
+    pub async fn with_sdk(
+        config: PipelineConfig,
+        aws: &aws_config::SdkConfig,
+    ) -> Result<PipelineAdapters, InitError> {
+        let pool = crate::postgres::pool(&config.database, &config.session_limits, aws).await?;
         Ok(PipelineAdapters {
-            objects: S3Objects::new(crate::s3::client(&aws)),
-            records: DynamoRecords::new(crate::dynamodb::client(&aws), config.upload_records_table.clone()),
+            objects: S3Objects::new(crate::s3::client(aws)),
+            records: DynamoRecords::new(crate::dynamodb::client(aws), config.upload_records_table.clone()),
             catalog: PgCatalog::new(pool),
             config,
         })

@@ -2,6 +2,7 @@
 
 use crate::classify::from_sdk;
 use async_trait::async_trait;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use domain::ports::{ObjectInfo, ObjectReader, ObjectStore};
 use domain::PortError;
 
@@ -82,6 +83,84 @@ impl ObjectStore for S3Objects {
             .key(key)
             .content_type(content_type)
             .body(body.into())
+            .send()
+            .await
+            .map_err(|e| from_sdk("S3", e))?;
+        Ok(())
+    }
+
+    async fn start_parts(&self, bucket: &str, key: &str, content_type: &str) -> Result<String, PortError> {
+        let out = self
+            .client
+            .create_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .content_type(content_type)
+            .send()
+            .await
+            .map_err(|e| from_sdk("S3", e))?;
+        out.upload_id
+            .ok_or_else(|| PortError::rejected("S3", "CreateMultipartUpload returned no upload id"))
+    }
+
+    async fn put_part(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload: &str,
+        number: i32,
+        body: Vec<u8>,
+    ) -> Result<String, PortError> {
+        let out = self
+            .client
+            .upload_part()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(upload)
+            .part_number(number)
+            .body(body.into())
+            .send()
+            .await
+            .map_err(|e| from_sdk("S3", e))?;
+        out.e_tag
+            .ok_or_else(|| PortError::rejected("S3", "UploadPart returned no ETag"))
+    }
+
+    async fn finish_parts(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload: &str,
+        etags: &[String],
+    ) -> Result<(), PortError> {
+        let parts = etags
+            .iter()
+            .enumerate()
+            .map(|(i, etag)| {
+                CompletedPart::builder()
+                    .part_number(i32::try_from(i + 1).unwrap_or(i32::MAX))
+                    .e_tag(etag)
+                    .build()
+            })
+            .collect();
+        self.client
+            .complete_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(upload)
+            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+            .send()
+            .await
+            .map_err(|e| from_sdk("S3", e))?;
+        Ok(())
+    }
+
+    async fn abandon_parts(&self, bucket: &str, key: &str, upload: &str) -> Result<(), PortError> {
+        self.client
+            .abort_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(upload)
             .send()
             .await
             .map_err(|e| from_sdk("S3", e))?;

@@ -11,6 +11,7 @@ pub mod functions;
 pub mod gateway;
 pub mod jwt;
 pub mod progress;
+pub mod reconcile;
 pub mod setup;
 mod setup_seed;
 mod setup_tables;

@@ -40,6 +40,14 @@ enum Command {
         #[arg(long)]
         redeliver: bool,
     },
+    /// One run of upload-reconciler: re-drive what the on-failure logs hold, then drive
+    /// every upload processing for longer than DURATION (default RECONCILE_AFTER, 15m)
+    /// to the end. Prints the run's report as JSON.
+    Reconcile {
+        /// e.g. 0s (every processing upload), 90s, 15m.
+        #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+        older_than: Option<std::time::Duration>,
+    },
     /// Mint a token of the local identity provider and print it alone on one line: for the
     /// vendor API (`--vendor`, claim VENDOR_CLAIM) or the agent gateway (`--tenant`,
     /// claim TENANT_CLAIM).
@@ -96,6 +104,7 @@ async fn main() -> ExitCode {
             })
             .await
         }
+        Command::Reconcile { older_than } => devstack::reconcile::run(older_than).await,
         Command::Token { vendor, tenant, ttl } => devstack::token::run(vendor, tenant, ttl).map(|token| {
             println!("{token}");
         }),

@@ -149,10 +149,17 @@ impl Stack {
                 }
             }
         }
-        bail!(
-            "csv-parser failed 3 times; the event would go to its on-failure destination: {}",
-            last.map(|e| e.to_string()).unwrap_or_default()
-        )
+        let error = last.map(|e| e.to_string()).unwrap_or_default();
+        // What Lambda's async on-failure destination receives: the reconciler re-drives it.
+        let record = serde_json::json!({
+            "version": "1.0",
+            "timestamp": Utc::now().to_rfc3339(),
+            "requestContext": { "condition": "RetriesExhausted", "approximateInvokeCount": 3 },
+            "requestPayload": event,
+            "responsePayload": { "errorMessage": error },
+        });
+        crate::esm::append_on_failure(&crate::reconcile::parser_failure_log(), &record).await?;
+        bail!("csv-parser failed 3 times; the event is in its on-failure destination: {error}")
     }
 
     /// Drains the stream through both mappings of the template, for this upload's items.
@@ -181,7 +188,7 @@ impl Stack {
             record_filter: Some(Arc::new(move |r: &EventRecord| {
                 record_upload_id(r).as_deref() == Some(&wanted)
             })),
-            on_failure_log: Some(local_dir().join("devstack/on-failure.jsonl")),
+            on_failure_log: Some(crate::reconcile::stream_failure_log()),
             // Large files on a long-lived, filled-up DynamoDB Local are slow (DESIGN.md §6).
             timeout: Duration::from_secs(1_800),
             ..DrainOptions::default()

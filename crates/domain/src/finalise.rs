@@ -4,11 +4,12 @@
 //!
 //! An upload with errors becomes final only after its report is in S3, so a final
 //! status always comes with `error_file_s3_key`. The report is rendered from
-//! `validation_errors` in a fixed order, so two racing finalisers write the same bytes.
+//! `validation_errors` in a fixed order, so two racing finalisers write the same bytes,
+//! a page at a time (`report_upload`), so memory never holds the whole report.
 
 use crate::error::PortError;
 use crate::ports::{ObjectStore, UploadCompletion};
-use crate::report;
+use crate::report_upload;
 use crate::upload::{report_key, UploadStatus};
 
 /// Returns the final status if this call (or an earlier one) ended the upload.
@@ -29,11 +30,8 @@ pub async fn finalise(
     }
     let status = UploadStatus::final_for(state.valid_records, state.error_records);
     let key = if state.error_records > 0 {
-        let lines = ledger.report_lines(upload_id).await?;
-        let body = report::render(&state.columns, &lines)
-            .map_err(|e| PortError::rejected("report", format!("cannot render the report: {e}")))?;
         let key = report_key(&state.vendor_id, upload_id);
-        objects.put(bucket, &key, body, "text/csv; charset=utf-8").await?;
+        report_upload::write_report(ledger, objects, bucket, &key, upload_id, &state.columns).await?;
         Some(key)
     } else {
         None

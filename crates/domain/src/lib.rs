@@ -12,6 +12,7 @@ pub mod model;
 pub mod ports;
 pub mod reconcile;
 pub mod report;
+pub mod report_upload;
 pub mod text;
 pub mod tools;
 pub mod upload;

@@ -27,19 +27,32 @@ pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Renders the report. `columns` is the file's normalised header in file order (empty
-/// for reports that have no header to show: an unknown or inactive vendor, an empty
-/// file, a header that is not UTF-8).
-pub fn render(columns: &[String], lines: &[ReportLine]) -> Result<Vec<u8>, csv::Error> {
-    let mut out = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new());
-    let mut header: Vec<&str> = columns.iter().map(String::as_str).collect();
-    header.extend(["row_number", "error_type", "error_message"]);
-    out.write_record(header.iter().map(|h| neutralise(h).into_owned()))?;
-    for line in lines {
-        let mut record: Vec<String> = Vec::with_capacity(columns.len() + 3);
-        for column in columns {
+/// Renders a report line by line into a buffer the caller drains as it goes (into an S3
+/// multipart upload), so memory holds one part, never the whole report.
+pub struct ReportWriter {
+    columns: Vec<String>,
+    out: csv::Writer<Vec<u8>>,
+}
+
+impl ReportWriter {
+    /// Starts with the header. `columns` is the file's normalised header in file order
+    /// (empty for reports that have no header to show: an unknown or inactive vendor, an
+    /// empty file, a header that is not UTF-8).
+    pub fn new(columns: &[String]) -> Result<ReportWriter, csv::Error> {
+        let mut out = writer();
+        let mut header: Vec<&str> = columns.iter().map(String::as_str).collect();
+        header.extend(["row_number", "error_type", "error_message"]);
+        out.write_record(header.iter().map(|h| neutralise(h).into_owned()))?;
+        Ok(ReportWriter {
+            columns: columns.to_vec(),
+            out,
+        })
+    }
+
+    /// One line: the row's cells (empty when it has none), then row, code and message.
+    pub fn line(&mut self, line: &ReportLine) -> Result<(), csv::Error> {
+        let mut record: Vec<String> = Vec::with_capacity(self.columns.len() + 3);
+        for column in &self.columns {
             let raw = line
                 .original
                 .as_ref()
@@ -51,9 +64,36 @@ pub fn render(columns: &[String], lines: &[ReportLine]) -> Result<Vec<u8>, csv::
         record.push(line.row_number.to_string());
         record.push(line.error_type.as_str().to_string());
         record.push(neutralise(&line.error_message).into_owned());
-        out.write_record(&record)?;
+        self.out.write_record(&record)
     }
-    out.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+
+    /// Bytes rendered and not yet taken.
+    pub fn buffered(&mut self) -> Result<usize, csv::Error> {
+        self.out.flush()?;
+        Ok(self.out.get_ref().len())
+    }
+
+    /// Takes the bytes rendered so far. Records are whole between calls, so a fresh
+    /// writer continues exactly where this one stopped.
+    pub fn take(&mut self) -> Result<Vec<u8>, csv::Error> {
+        let full = std::mem::replace(&mut self.out, writer());
+        full.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+    }
+}
+
+fn writer() -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new())
+}
+
+/// Renders a whole report at once (small reports: file-level failures).
+pub fn render(columns: &[String], lines: &[ReportLine]) -> Result<Vec<u8>, csv::Error> {
+    let mut writer = ReportWriter::new(columns)?;
+    for line in lines {
+        writer.line(line)?;
+    }
+    writer.take()
 }
 
 #[cfg(test)]
@@ -126,6 +166,34 @@ mod tests {
             &rows[3],
             vec!["", "", "", "3", "MALFORMED_ROW", "row 3 has 2 fields"]
         );
+    }
+
+    #[test]
+    fn rendering_in_pieces_gives_the_same_bytes_as_at_once() {
+        let columns = vec!["sku".to_string(), "price".to_string()];
+        let lines: Vec<ReportLine> = (1..=50)
+            .map(|n| ReportLine {
+                row_number: n,
+                error_type: ErrorCode::InvalidPrice,
+                error_message: format!("price of row {n}"),
+                original: Some(data(&[("sku", &format!("S-{n}")), ("price", "-1")])),
+            })
+            .collect();
+        let whole = render(&columns, &lines).expect("render");
+        let mut writer = ReportWriter::new(&columns).expect("header");
+        let mut pieces = Vec::new();
+        for chunk in lines.chunks(7) {
+            for line in chunk {
+                writer.line(line).expect("line");
+            }
+            pieces.extend(writer.take().expect("take"));
+            assert_eq!(
+                writer.buffered().expect("buffered"),
+                0,
+                "taking empties the buffer"
+            );
+        }
+        assert_eq!(pieces, whole);
     }
 
     #[test]

@@ -21,17 +21,20 @@ pub struct ErrorProcessor<'a, L, O> {
 impl<L: ErrorLedger + UploadCompletion, O: ObjectStore> ErrorProcessor<'_, L, O> {
     pub async fn handle(&self, event: &Event) -> DynamoDbEventResponse {
         for_each_upload(event, RecordStatus::Error, |upload_id, rows| async move {
-            self.record_upload(&upload_id, &rows).await
+            let items: Vec<UploadRecord> = rows.into_iter().map(|(_, item)| item).collect();
+            self.record_items(&upload_id, &items).await
         })
         .await
     }
 
-    async fn record_upload(&self, upload_id: &str, rows: &[(String, UploadRecord)]) -> Result<(), PortError> {
-        let Some((_, first)) = rows.first() else {
+    /// Records these `error` items of one upload (a stream batch's, or the reconciler's)
+    /// that are not recorded yet, and ends the upload if they were its last rows.
+    pub async fn record_items(&self, upload_id: &str, rows: &[UploadRecord]) -> Result<(), PortError> {
+        let Some(first) = rows.first() else {
             return Ok(());
         };
         let mut error_rows: Vec<ErrorRow> = Vec::with_capacity(rows.len());
-        for (_, item) in rows {
+        for item in rows {
             if error_rows.iter().all(|r| r.row_number != item.row_number) {
                 error_rows.push(ErrorRow::from_item(item));
             }

@@ -292,3 +292,49 @@ async fn an_error_item_without_reasons_still_counts() {
     let text = report(&mem, &key).expect("a report");
     assert!(text.contains(",,,,,,1,INVALID_ENCODING,"), "{text}");
 }
+
+#[tokio::test]
+async fn a_report_larger_than_a_part_is_written_in_parts_with_the_same_bytes() {
+    let mem = Memory::default();
+    let rows: u64 = 20_000;
+    upload(&mem, "BIG", rows as i64, &[]);
+    let long = "x".repeat(400);
+    let items: Vec<UploadRecord> = (1..=rows)
+        .map(|n| {
+            let error = RowError::new(ErrorCode::InvalidPrice, "price", format!("row {n}: {long}"));
+            item(
+                "BIG",
+                n,
+                RecordStatus::Error,
+                cells(&format!("P{n}"), &format!("S-{n}"), "x", "1"),
+                vec![error],
+            )
+        })
+        .collect();
+    for chunk in items.chunks(500) {
+        let refs: Vec<&UploadRecord> = chunk.iter().collect();
+        assert_eq!(deliver(&mem, &event(&refs)).await, Vec::<String>::new());
+    }
+    assert_eq!(counters(&mem, "BIG"), (0, rows as i64, UploadStatus::Failed));
+    assert_eq!(
+        *mem.multipart_completed.lock().expect("lock"),
+        1,
+        "written in parts"
+    );
+    let report = report(&mem, &report_key(VENDOR, "BIG")).expect("the report");
+    assert!(
+        report.len() > domain::report_upload::PART_BYTES,
+        "{} bytes",
+        report.len()
+    );
+    let columns: Vec<String> = COLUMNS.iter().map(|c| c.to_string()).collect();
+    let expected = domain::report::render(&columns, &mem.error_lines("BIG")).expect("render");
+    assert!(
+        report.as_bytes() == expected.as_slice(),
+        "the parts assemble the whole report"
+    );
+    assert!(
+        mem.parts.lock().expect("lock").is_empty(),
+        "no multipart upload left behind"
+    );
+}

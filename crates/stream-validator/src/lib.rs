@@ -38,24 +38,25 @@ where
         for_each_upload(
             event,
             RecordStatus::PendingValidation,
-            |upload_id, rows| async move { self.validate_upload(&upload_id, &rows).await },
+            |upload_id, rows| async move {
+                let items: Vec<UploadRecord> = rows.into_iter().map(|(_, item)| item).collect();
+                self.validate_items(&upload_id, &items).await
+            },
         )
         .await
     }
 
-    async fn validate_upload(
-        &self,
-        upload_id: &str,
-        rows: &[(String, UploadRecord)],
-    ) -> Result<(), PortError> {
-        let Some((_, first)) = rows.first() else {
+    /// Validates these `pending_validation` items of one upload (a stream batch's, or the
+    /// reconciler's), marks them, and ends the upload if they were its last rows.
+    pub async fn validate_items(&self, upload_id: &str, rows: &[UploadRecord]) -> Result<(), PortError> {
+        let Some(first) = rows.first() else {
             return Ok(());
         };
         let vendor_id = first.vendor_id.clone();
-        let numbers: Vec<u64> = rows.iter().map(|(_, r)| r.row_number).collect();
+        let numbers: Vec<u64> = rows.iter().map(|r| r.row_number).collect();
         let mut values: Vec<String> = rows
             .iter()
-            .flat_map(|(_, r)| Claim::of_row(r.row_number, &r.product_data).map(|c| c.value))
+            .flat_map(|r| Claim::of_row(r.row_number, &r.product_data).map(|c| c.value))
             .collect();
         values.sort();
         values.dedup();
@@ -63,7 +64,7 @@ where
         let ctx = self.catalog.batch_context(upload_id, &numbers, &values).await?;
         let categories = CategorySet::new(ctx.categories.iter().cloned());
         let mut verdicts: Vec<(u64, Verdict)> = Vec::new();
-        for (_, r) in rows {
+        for r in rows {
             if ctx.decided.contains_key(&r.row_number) || verdicts.iter().any(|(n, _)| *n == r.row_number) {
                 continue;
             }
@@ -85,7 +86,7 @@ where
         // Durable in PostgreSQL: now the items may say so.
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let mut marked = Vec::with_capacity(rows.len());
-        for (_, r) in rows {
+        for r in rows {
             let Some(verdict) = standing.get(&r.row_number) else {
                 return Err(PortError::unavailable(
                     "PostgreSQL",

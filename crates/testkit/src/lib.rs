@@ -3,11 +3,13 @@
 //! handlers rely on them, and the events a function receives.
 
 pub mod events;
+pub mod failed;
 pub mod memory;
 pub mod profiles;
 pub mod reviews;
 pub mod warranties;
 
+pub use failed::MemoryFailedDeliveries;
 pub use memory::Memory;
 pub use profiles::InMemoryProfiles;
 pub use reviews::InMemoryReviewIndex;

@@ -5,7 +5,7 @@ use crate::classify::from_pg;
 use async_trait::async_trait;
 use domain::codes::ErrorCode;
 use domain::model::ProductData;
-use domain::ports::{UploadCompletion, UploadState};
+use domain::ports::{ReportCursor, UploadCompletion, UploadState};
 use domain::report::ReportLine;
 use domain::upload::UploadStatus;
 use domain::PortError;
@@ -26,30 +26,53 @@ impl UploadCompletion for PgCatalog {
         row.map(|r| state_of(upload_id.to_string(), &r, 0)).transpose()
     }
 
-    async fn report_lines(&self, upload_id: &str) -> Result<Vec<ReportLine>, PortError> {
+    async fn report_page(
+        &self,
+        upload_id: &str,
+        after: Option<ReportCursor>,
+        limit: usize,
+    ) -> Result<Vec<(ReportCursor, ReportLine)>, PortError> {
         let client = self.client().await?;
+        let (after_row, after_id) = after.unwrap_or((-1, -1));
+        let (after_row, after_id) = (
+            i32::try_from(after_row).unwrap_or(i32::MAX),
+            i32::try_from(after_id).unwrap_or(i32::MAX),
+        );
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        // A row's cells are stored with its first error only: the others read them there.
         let rows = client
             .query(
-                "SELECT row_number, error_type, error_message, original_data
-                 FROM validation_errors WHERE upload_id = $1 ORDER BY row_number, error_id",
-                &[&upload_id],
+                "SELECT e.row_number, e.error_id, e.error_type, e.error_message,
+                        COALESCE(e.original_data,
+                                 (SELECT f.original_data FROM validation_errors f
+                                  WHERE f.upload_id = e.upload_id AND f.row_number = e.row_number
+                                    AND f.original_data IS NOT NULL
+                                  ORDER BY f.error_id LIMIT 1))
+                 FROM validation_errors e
+                 WHERE e.upload_id = $1 AND (e.row_number, e.error_id) > ($2, $3)
+                 ORDER BY e.row_number, e.error_id
+                 LIMIT $4",
+                &[&upload_id, &after_row, &after_id, &limit],
             )
             .await
             .map_err(from_pg)?;
         rows.iter()
             .map(|r| {
-                let code: String = r.get(1);
+                let code: String = r.get(2);
                 let error_type = ErrorCode::parse(&code).ok_or_else(|| {
                     PortError::rejected("PostgreSQL", format!("unknown error_type {code:?}"))
                 })?;
-                let original: Option<serde_json::Value> = r.get(3);
+                let original: Option<serde_json::Value> = r.get(4);
                 let original: Option<ProductData> = original.and_then(|v| serde_json::from_value(v).ok());
-                Ok(ReportLine {
-                    row_number: i64::from(r.get::<_, i32>(0)),
+                let row_number = i64::from(r.get::<_, i32>(0));
+                let cursor = (row_number, i64::from(r.get::<_, i32>(1)));
+                let line = ReportLine {
+                    row_number,
                     error_type,
-                    error_message: r.get(2),
+                    error_message: r.get(3),
                     original,
-                })
+                };
+                Ok((cursor, line))
             })
             .collect()
     }

@@ -38,11 +38,18 @@ impl ErrorLedger for PgCatalog {
             .await
             .map_err(from_pg)?;
         let fresh: std::collections::HashSet<i32> = fresh.iter().map(|r| r.get(0)).collect();
-        // A row's cells are sent once and joined to each of its errors in the statement:
-        // a row can have an error per column (1,000 of them), and one copy per error
-        // could pass PostgreSQL's 1 GB limit for a parameter.
-        let (mut e_rows, mut e_vpids, mut e_types, mut e_fields, mut e_msgs) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        // A row's cells are sent once and stored once, with its first error (the report
+        // reads them there for the others): a row can have an error per column (1,000 of
+        // them), and a copy per error would multiply its storage, and could pass
+        // PostgreSQL's 1 GB limit for a parameter.
+        let (mut e_rows, mut e_vpids, mut e_types, mut e_fields, mut e_msgs, mut e_first) = (
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+        );
         let (mut d_rows, mut d_data) = (Vec::new(), Vec::new());
         for r in rows {
             let n = to_i32(r.row_number)?;
@@ -53,7 +60,8 @@ impl ErrorLedger for PgCatalog {
                 d_rows.push(n);
                 d_data.push(serde_json::to_value(d).map_err(|e| PortError::rejected("PostgreSQL", e))?);
             }
-            for e in &r.errors {
+            for (i, e) in r.errors.iter().enumerate() {
+                e_first.push(i == 0);
                 e_rows.push(n);
                 e_vpids.push(r.vendor_product_id.as_deref());
                 e_types.push(e.error_type.as_str());
@@ -65,14 +73,15 @@ impl ErrorLedger for PgCatalog {
             tx.execute(
                 "INSERT INTO validation_errors (upload_id, vendor_id, row_number, vendor_product_id,
                                                 error_type, error_field, error_message, original_data)
-                 SELECT $1, $2, x.r, x.p, x.t, x.f, x.m, d.d
-                 FROM unnest($3::int[], $4::text[], $5::text[], $6::text[], $7::text[])
-                      WITH ORDINALITY AS x(r, p, t, f, m, i)
+                 SELECT $1, $2, x.r, x.p, x.t, x.f, x.m, CASE WHEN x.k THEN d.d END
+                 FROM unnest($3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $10::bool[])
+                      WITH ORDINALITY AS x(r, p, t, f, m, k, i)
                  LEFT JOIN unnest($8::int[], $9::jsonb[]) AS d(r, d) ON d.r = x.r
                  ORDER BY x.i
                  ON CONFLICT DO NOTHING",
                 &[
-                    &upload_id, &vendor_id, &e_rows, &e_vpids, &e_types, &e_fields, &e_msgs, &d_rows, &d_data,
+                    &upload_id, &vendor_id, &e_rows, &e_vpids, &e_types, &e_fields, &e_msgs, &d_rows,
+                    &d_data, &e_first,
                 ],
             )
             .await

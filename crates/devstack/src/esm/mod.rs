@@ -112,6 +112,7 @@ mod report;
 
 pub use consumer::{handler_fn, BatchHandler, Consumer, RecordFilter};
 pub use filter::FilterPattern;
+pub use on_failure_log::append as append_on_failure;
 pub use poller::{drain, ConsumerReport, DrainOptions, DrainReport};
 pub use position::{latest_stream_arn, snapshot_tip, StreamPosition};
 pub use settings::{settings_for, settings_from_template, EsmSettings, StartingPosition};

@@ -6,7 +6,7 @@ use std::path::Path;
 use tokio::io::AsyncWriteExt;
 
 /// Appends `entry` as one line, creating the file and its directory if need be.
-pub(crate) async fn append(path: &Path, entry: &Value) -> anyhow::Result<()> {
+pub async fn append(path: &Path, entry: &Value) -> anyhow::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         tokio::fs::create_dir_all(dir)
             .await

@@ -168,6 +168,9 @@ pub trait ErrorLedger: Send + Sync {
     ) -> Result<u64, PortError>;
 }
 
+/// Where a report line stands: (row number, the error's recording order).
+pub type ReportCursor = (i64, i64);
+
 /// `upload_history` as the finaliser sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadState {
@@ -189,8 +192,14 @@ pub struct UploadState {
 #[async_trait]
 pub trait UploadCompletion: Send + Sync {
     async fn state(&self, upload_id: &str) -> Result<Option<UploadState>, PortError>;
-    /// Every error of the upload in report order (row, then recording order).
-    async fn report_lines(&self, upload_id: &str) -> Result<Vec<ReportLine>, PortError>;
+    /// Up to `limit` errors of the upload in report order (row, then recording order),
+    /// after `after`: each with the cursor to continue after it.
+    async fn report_page(
+        &self,
+        upload_id: &str,
+        after: Option<ReportCursor>,
+        limit: usize,
+    ) -> Result<Vec<(ReportCursor, ReportLine)>, PortError>;
     /// Sets the final status if the upload is still processing and complete; false otherwise.
     async fn finish(
         &self,

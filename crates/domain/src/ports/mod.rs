@@ -23,8 +23,8 @@ mod records;
 pub use catalog::{BatchContext, CatalogStore, StoredVerdict, Verdict};
 pub use failed::{FailedDeliveries, FailedDelivery, FailureSource};
 pub use ledger::{
-    Claim, ErrorLedger, ErrorRow, FileFailure, Reconciliation, StartOutcome, UploadCompletion, UploadIntake,
-    UploadStart, UploadState, VendorDirectory,
+    Claim, ErrorLedger, ErrorRow, FileFailure, Reconciliation, ReportCursor, StartOutcome, UploadCompletion,
+    UploadIntake, UploadStart, UploadState, VendorDirectory,
 };
 pub use objects::{ObjectInfo, ObjectReader, ObjectStore};
 pub use records::{ItemPage, RecordStore, StoredItem};

@@ -4,8 +4,8 @@
 use super::{lock, no_history, pg_text, Decided, History, Memory, StoredError};
 use async_trait::async_trait;
 use domain::ports::{
-    Claim, ErrorLedger, ErrorRow, FileFailure, Reconciliation, StartOutcome, StoredVerdict, UploadCompletion,
-    UploadIntake, UploadStart, UploadState, VendorDirectory,
+    Claim, ErrorLedger, ErrorRow, FileFailure, Reconciliation, ReportCursor, StartOutcome, StoredVerdict,
+    UploadCompletion, UploadIntake, UploadStart, UploadState, VendorDirectory,
 };
 use domain::report::ReportLine;
 use domain::upload::UploadStatus;
@@ -225,16 +225,25 @@ impl UploadCompletion for Memory {
         }))
     }
 
-    async fn report_lines(&self, upload_id: &str) -> Result<Vec<ReportLine>, PortError> {
-        self.trip("report_lines", upload_id)?;
+    async fn report_page(
+        &self,
+        upload_id: &str,
+        after: Option<ReportCursor>,
+        limit: usize,
+    ) -> Result<Vec<(ReportCursor, ReportLine)>, PortError> {
+        self.trip("report_page", upload_id)?;
         let db = lock(&self.db)?;
-        let mut lines: Vec<ReportLine> = db
+        // error_id: the position in insertion order.
+        let mut lines: Vec<(ReportCursor, ReportLine)> = db
             .errors
             .iter()
-            .filter(|e| e.upload_id == upload_id)
-            .map(|e| e.line.clone())
+            .enumerate()
+            .filter(|(_, e)| e.upload_id == upload_id)
+            .map(|(i, e)| ((e.line.row_number, i as i64), e.line.clone()))
+            .filter(|(cursor, _)| after.is_none_or(|a| *cursor > a))
             .collect();
-        lines.sort_by_key(|l| l.row_number); // Stable: error_id order within a row.
+        lines.sort_by_key(|(cursor, _)| *cursor);
+        lines.truncate(limit);
         Ok(lines)
     }
 

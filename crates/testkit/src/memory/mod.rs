@@ -94,6 +94,14 @@ pub struct StoredError {
     pub line: ReportLine,
 }
 
+/// A multipart upload not finished yet: its object and the parts uploaded.
+#[derive(Debug, Clone, Default)]
+pub struct PendingParts {
+    pub bucket: String,
+    pub key: String,
+    pub parts: Vec<(i32, Vec<u8>)>,
+}
+
 /// A transient fault waiting for a call.
 struct Fault {
     pub call: &'static str,
@@ -118,6 +126,10 @@ pub struct Memory {
     pub unreadable: Mutex<Vec<(String, String, RecordStatus)>>,
     /// Failed reconciler attempts per (upload_id, row).
     pub attempts: Mutex<HashMap<(String, u64), u32>>,
+    /// Unfinished multipart uploads by id.
+    pub parts: Mutex<HashMap<String, PendingParts>>,
+    /// Multipart uploads completed.
+    pub multipart_completed: Mutex<usize>,
     /// Versions of objects put with [`Memory::put_object_version`]: (bucket, key, version).
     pub versions: Mutex<HashMap<(String, String, String), Vec<u8>>>,
     /// Every successful `record_errors`: (upload_id, row numbers given, rows that were new).

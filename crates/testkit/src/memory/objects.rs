@@ -1,6 +1,6 @@
 //! `ObjectStore` in memory: the bucket.
 
-use super::{lock, Memory};
+use super::{lock, Memory, PendingParts};
 use async_trait::async_trait;
 use domain::ports::{ObjectInfo, ObjectReader, ObjectStore};
 use domain::PortError;
@@ -34,6 +34,70 @@ impl ObjectStore for Memory {
         self.trip("put", key)?;
         lock(&self.objects)?.insert((bucket.into(), key.into()), body);
         *lock(&self.object_puts)? += 1;
+        Ok(())
+    }
+
+    async fn start_parts(&self, bucket: &str, key: &str, _: &str) -> Result<String, PortError> {
+        self.trip("start_parts", key)?;
+        let mut parts = lock(&self.parts)?;
+        let id = format!("mpu-{}", parts.len() + 1);
+        parts.insert(
+            id.clone(),
+            PendingParts {
+                bucket: bucket.to_string(),
+                key: key.to_string(),
+                parts: Vec::new(),
+            },
+        );
+        Ok(id)
+    }
+
+    async fn put_part(
+        &self,
+        _: &str,
+        key: &str,
+        upload: &str,
+        number: i32,
+        body: Vec<u8>,
+    ) -> Result<String, PortError> {
+        self.trip("put_part", key)?;
+        let mut parts = lock(&self.parts)?;
+        let pending = parts
+            .get_mut(upload)
+            .ok_or_else(|| PortError::rejected("memory", "NoSuchUpload"))?;
+        pending.parts.push((number, body));
+        Ok(format!("etag-{number}"))
+    }
+
+    async fn finish_parts(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload: &str,
+        etags: &[String],
+    ) -> Result<(), PortError> {
+        self.trip("finish_parts", key)?;
+        let mut list = lock(&self.parts)?
+            .remove(upload)
+            .ok_or_else(|| PortError::rejected("memory", "NoSuchUpload"))?
+            .parts;
+        list.sort_by_key(|(n, _)| *n);
+        if list.len() != etags.len() {
+            return Err(PortError::rejected(
+                "memory",
+                "InvalidPart: the parts named are not the parts uploaded",
+            ));
+        }
+        let body: Vec<u8> = list.into_iter().flat_map(|(_, b)| b).collect();
+        lock(&self.objects)?.insert((bucket.into(), key.into()), body);
+        *lock(&self.object_puts)? += 1;
+        *lock(&self.multipart_completed)? += 1;
+        Ok(())
+    }
+
+    async fn abandon_parts(&self, _: &str, key: &str, upload: &str) -> Result<(), PortError> {
+        self.trip("abandon_parts", key)?;
+        lock(&self.parts)?.remove(upload);
         Ok(())
     }
 }

@@ -1,0 +1,339 @@
+//! The reconciler against the shared in-memory ports: stuck uploads end, through the
+//! consumers' own code, and a row is given up only after repeated failed attempts.
+
+use super::*;
+use domain::codes::ErrorCode;
+use domain::model::{record_id, RecordStatus, UploadRecord};
+use domain::ports::{Claim, FailureSource, UploadIntake, UploadStart};
+use domain::upload::{UploadEvent, UploadStatus};
+use domain::vendor::VendorStatus;
+use std::time::Duration;
+use testkit::{Memory, MemoryFailedDeliveries};
+
+const BUCKET: &str = "b";
+const VENDOR: &str = "VEND001";
+const HEADER: &str = "vendor_product_id,product_name,category,sku,price,stock_quantity";
+const SETTINGS: Settings = Settings {
+    max_upload_bytes: 1_000_000,
+    record_ttl_days: 30,
+    parse_lease: Duration::from_secs(960),
+};
+
+fn memory() -> Memory {
+    Memory::new(&["Books"], &[(VENDOR, VendorStatus::Active)])
+}
+
+fn reconciler<'a>(
+    mem: &'a Memory,
+    failed: &'a MemoryFailedDeliveries,
+) -> Reconciler<'a, Memory, Memory, Memory, MemoryFailedDeliveries> {
+    Reconciler {
+        objects: mem,
+        records: mem,
+        ledger: mem,
+        failed,
+        settings: &SETTINGS,
+        bucket: BUCKET,
+    }
+}
+
+/// Every upload counts as stuck.
+fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now() + chrono::Duration::seconds(1)
+}
+
+fn csv(rows: &[&str]) -> String {
+    let mut s = format!("{HEADER}\n");
+    for r in rows {
+        s.push_str(r);
+        s.push('\n');
+    }
+    s
+}
+
+fn event(key: &str, sequencer: &str) -> UploadEvent {
+    UploadEvent {
+        bucket: BUCKET.into(),
+        key: key.into(),
+        sequencer: sequencer.into(),
+        version_id: None,
+        event_time: "2026-12-06T10:00:00Z".parse().unwrap_or_default(),
+    }
+}
+
+/// What a parser that crashed right after `start_upload` leaves: the history row, the
+/// claims, and the items written so far (`written` of them), lease expired.
+async fn interrupted(mem: &Memory, key: &str, body: &str, rows: &[UploadRecord], written: usize) -> String {
+    let ev = event(key, "00C1");
+    mem.put_object(BUCKET, key, body);
+    let upload_id = ev.upload_id();
+    mem.start_upload(
+        &UploadStart {
+            upload_id: upload_id.clone(),
+            vendor_id: VENDOR.into(),
+            file_name: "r.csv".into(),
+            s3_key: key.into(),
+            total_records: rows.len() as u64,
+            columns: HEADER.split(',').map(str::to_string).collect(),
+            uploaded_at: ev.event_time,
+            source: ev.clone(),
+        },
+        Duration::ZERO,
+    )
+    .await
+    .expect("start");
+    let claims: Vec<Claim> = rows
+        .iter()
+        .flat_map(|r| Claim::of_row(r.row_number, &r.product_data))
+        .collect();
+    mem.register_claims(&upload_id, &claims).await.expect("claims");
+    mem.put_all(&rows[..written]).await.expect("items");
+    upload_id
+}
+
+fn item(upload_id: &str, n: u64, cells: &str) -> UploadRecord {
+    let names: Vec<&str> = HEADER.split(',').collect();
+    UploadRecord {
+        upload_id: upload_id.into(),
+        record_id: record_id(n),
+        vendor_id: VENDOR.into(),
+        file_name: "r.csv".into(),
+        row_number: n,
+        product_data: names
+            .iter()
+            .zip(cells.split(','))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        status: RecordStatus::PendingValidation,
+        error_type: None,
+        error_reason: Vec::new(),
+        created_at: "2026-12-06T10:00:00.000Z".into(),
+        updated_at: "2026-12-06T10:00:00.000Z".into(),
+        ttl: 1_800_000_000,
+    }
+}
+
+const ROWS: [&str; 3] = [
+    "P1,One,Books,S-1,1.00,1",
+    "P2,Two,Books,S-2,not-a-price,2",
+    "P3,Three,Books,S-3,3.00,3",
+];
+
+#[tokio::test]
+async fn a_stuck_upload_with_items_never_validated_ends_with_exact_counts() {
+    let mem = memory();
+    let failed = MemoryFailedDeliveries::default();
+    let key = "uploads/VEND001/stuck.csv";
+    let id = event(key, "00C1").upload_id();
+    let rows: Vec<UploadRecord> = ROWS
+        .iter()
+        .enumerate()
+        .map(|(i, r)| item(&id, i as u64 + 1, r))
+        .collect();
+    interrupted(&mem, key, &csv(&ROWS), &rows, 3).await;
+    mem.mark_parsed(&id).await.expect("parsed");
+
+    let report = reconciler(&mem, &failed).run(now()).await.expect("run");
+
+    assert_eq!(report.stuck_uploads, 1);
+    assert_eq!(report.rows_validated, 3);
+    // Row 2 became an error item: the same run records it, and the upload ends.
+    assert_eq!(report.rows_recorded, 1);
+    assert_eq!(report.uploads_ended, 1);
+    assert_eq!(mem.counters(&id), Some((2, 1, UploadStatus::Partial)));
+    let statuses: Vec<RecordStatus> = mem.items_of(&id).iter().map(|i| i.status).collect();
+    assert_eq!(
+        statuses,
+        vec![
+            RecordStatus::Validated,
+            RecordStatus::Error,
+            RecordStatus::Validated
+        ]
+    );
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+
+    // Run again: nothing left to do, nothing counted twice.
+    let again = reconciler(&mem, &failed).run(now()).await.expect("run");
+    assert_eq!(again.stuck_uploads, 0);
+    assert_eq!(mem.counters(&id), Some((2, 1, UploadStatus::Partial)));
+}
+
+#[tokio::test]
+async fn an_interrupted_parse_is_resumed_then_finished() {
+    let mem = memory();
+    let failed = MemoryFailedDeliveries::default();
+    let key = "uploads/VEND001/half.csv";
+    let id = event(key, "00C1").upload_id();
+    let rows: Vec<UploadRecord> = ROWS
+        .iter()
+        .enumerate()
+        .map(|(i, r)| item(&id, i as u64 + 1, r))
+        .collect();
+    interrupted(&mem, key, &csv(&ROWS), &rows, 1).await;
+
+    let report = reconciler(&mem, &failed).run(now()).await.expect("run");
+
+    assert_eq!(report.parses_resumed, 1);
+    assert_eq!(mem.items_of(&id).len(), 3, "the missing items were written");
+    assert_eq!(mem.counters(&id), Some((2, 1, UploadStatus::Partial)));
+}
+
+#[tokio::test]
+async fn an_upload_younger_than_the_delay_is_left_to_the_stream_consumers() {
+    let mem = memory();
+    let failed = MemoryFailedDeliveries::default();
+    let key = "uploads/VEND001/young.csv";
+    let id = event(key, "00C1").upload_id();
+    let rows: Vec<UploadRecord> = ROWS
+        .iter()
+        .enumerate()
+        .map(|(i, r)| item(&id, i as u64 + 1, r))
+        .collect();
+    interrupted(&mem, key, &csv(&ROWS), &rows, 3).await;
+
+    let cutoff = domain::reconcile::stuck_before(chrono::Utc::now(), Duration::from_secs(900));
+    let report = reconciler(&mem, &failed).run(cutoff).await.expect("run");
+
+    assert_eq!(report.stuck_uploads, 0);
+    assert_eq!(mem.counters(&id), Some((0, 0, UploadStatus::Processing)));
+}
+
+#[tokio::test]
+async fn a_poison_item_fails_alone_and_is_given_up_only_on_the_third_failed_attempt() {
+    let mem = memory();
+    let failed = MemoryFailedDeliveries::default();
+    let key = "uploads/VEND001/poison.csv";
+    let id = event(key, "00C1").upload_id();
+    let rows: Vec<UploadRecord> = ROWS
+        .iter()
+        .enumerate()
+        .map(|(i, r)| item(&id, i as u64 + 1, r))
+        .collect();
+    interrupted(&mem, key, &csv(&ROWS), &rows[..2], 2).await;
+    mem.db
+        .lock()
+        .expect("lock")
+        .history
+        .get_mut(&id)
+        .expect("history")
+        .total = 3;
+    mem.mark_parsed(&id).await.expect("parsed");
+    // Row 3's item exists but does not read as an item.
+    mem.unreadable
+        .lock()
+        .expect("lock")
+        .push((id.clone(), record_id(3), RecordStatus::PendingValidation));
+
+    for run in 1..=2 {
+        let report = reconciler(&mem, &failed).run(now()).await.expect("run");
+        assert_eq!(
+            report.rows_given_up, 0,
+            "run {run}: never given up before the third failure"
+        );
+        assert_eq!(
+            mem.counters(&id),
+            Some((1, 1, UploadStatus::Processing)),
+            "run {run}"
+        );
+    }
+    let third = reconciler(&mem, &failed).run(now()).await.expect("run");
+    assert_eq!(third.rows_given_up, 1);
+    assert_eq!(mem.counters(&id), Some((1, 2, UploadStatus::Partial)));
+    let codes: Vec<(i64, ErrorCode)> = mem
+        .error_lines(&id)
+        .iter()
+        .map(|l| (l.row_number, l.error_type))
+        .collect();
+    assert_eq!(
+        codes,
+        vec![(2, ErrorCode::InvalidPrice), (3, ErrorCode::ProcessingFailed)]
+    );
+    assert_eq!(
+        mem.item(&id, 3).map(|i| (i.status, i.error_type)),
+        Some((RecordStatus::Error, Some(ErrorCode::ProcessingFailed))),
+        "the poison item is replaced by its verdict"
+    );
+}
+
+#[tokio::test]
+async fn a_fault_that_passes_is_retried_and_never_counted() {
+    let mem = memory();
+    let failed = MemoryFailedDeliveries::default();
+    let key = "uploads/VEND001/flaky.csv";
+    let id = event(key, "00C1").upload_id();
+    let rows: Vec<UploadRecord> = ROWS
+        .iter()
+        .enumerate()
+        .map(|(i, r)| item(&id, i as u64 + 1, r))
+        .collect();
+    interrupted(&mem, key, &csv(&ROWS), &rows, 3).await;
+    mem.mark_parsed(&id).await.expect("parsed");
+    // The batch's commit fails once; each row alone then goes through.
+    mem.fail("commit_verdicts", Some(&id), 1);
+
+    let report = reconciler(&mem, &failed).run(now()).await.expect("run");
+
+    assert_eq!(mem.counters(&id), Some((2, 1, UploadStatus::Partial)));
+    assert!(
+        mem.attempts.lock().expect("lock").is_empty(),
+        "no attempt counted"
+    );
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+}
+
+#[tokio::test]
+async fn a_fault_that_lasts_gives_every_row_processing_failed_after_three_runs() {
+    let mem = memory();
+    let failed = MemoryFailedDeliveries::default();
+    let key = "uploads/VEND001/down.csv";
+    let id = event(key, "00C1").upload_id();
+    let rows: Vec<UploadRecord> = ROWS
+        .iter()
+        .enumerate()
+        .map(|(i, r)| item(&id, i as u64 + 1, r))
+        .collect();
+    interrupted(&mem, key, &csv(&ROWS), &rows, 3).await;
+    mem.mark_parsed(&id).await.expect("parsed");
+    mem.fail("commit_verdicts", Some(&id), usize::MAX);
+
+    for _ in 0..2 {
+        reconciler(&mem, &failed).run(now()).await.expect("run");
+        assert_eq!(mem.counters(&id), Some((0, 0, UploadStatus::Processing)));
+    }
+    let third = reconciler(&mem, &failed).run(now()).await.expect("run");
+    assert_eq!(third.rows_given_up, 3);
+    assert_eq!(mem.counters(&id), Some((0, 3, UploadStatus::Failed)));
+}
+
+#[tokio::test]
+async fn failed_parser_events_are_delivered_again_and_stream_messages_acknowledged() {
+    let mem = memory();
+    let failed = MemoryFailedDeliveries::default();
+    let key = "uploads/VEND001/lost.csv";
+    mem.put_object(BUCKET, key, csv(&ROWS));
+    let put = testkit::events::s3_put(BUCKET, key, "00D1");
+    let record = serde_json::json!({
+        "version": "1.0",
+        "requestContext": { "condition": "RetriesExhausted", "approximateInvokeCount": 3 },
+        "requestPayload": put.json(),
+    });
+    failed.push(FailureSource::Parser, record.to_string());
+    failed.push(FailureSource::Stream, r#"{"DDBStreamBatchInfo": {}}"#);
+    failed.push(FailureSource::Parser, "not an event at all");
+
+    let report = reconciler(&mem, &failed).run(now()).await.expect("run");
+
+    assert_eq!(report.events_redriven, 1);
+    assert_eq!(report.messages_acknowledged, 3);
+    assert!(failed.is_empty());
+    let id = mem
+        .db
+        .lock()
+        .expect("lock")
+        .history
+        .keys()
+        .next()
+        .cloned()
+        .expect("the upload exists now");
+    assert_eq!(mem.items_of(&id).len(), 3);
+}
