@@ -150,14 +150,7 @@ impl Stack {
             }
         }
         let error = last.map(|e| e.to_string()).unwrap_or_default();
-        // What Lambda's async on-failure destination receives: the reconciler re-drives it.
-        let record = serde_json::json!({
-            "version": "1.0",
-            "timestamp": Utc::now().to_rfc3339(),
-            "requestContext": { "condition": "RetriesExhausted", "approximateInvokeCount": 3 },
-            "requestPayload": event,
-            "responsePayload": { "errorMessage": error },
-        });
+        let record = parser_failure(event, &error);
         crate::esm::append_on_failure(&crate::reconcile::parser_failure_log(), &record).await?;
         bail!("csv-parser failed 3 times; the event is in its on-failure destination: {error}")
     }
@@ -229,6 +222,19 @@ impl Stack {
             None => bail!("no upload_history row for {upload_id}: see the log above"),
         }
     }
+}
+
+/// What Lambda's asynchronous on-failure destination receives when csv-parser failed an
+/// S3 event three times (the reconciler re-drives it). Tests that fail a parse their own
+/// way write the same message.
+pub fn parser_failure(event: &S3Event, error: &str) -> serde_json::Value {
+    serde_json::json!({
+        "version": "1.0",
+        "timestamp": Utc::now().to_rfc3339(),
+        "requestContext": { "condition": "RetriesExhausted", "approximateInvokeCount": 3 },
+        "requestPayload": event,
+        "responsePayload": { "errorMessage": error },
+    })
 }
 
 /// The clone's `.local/` folder, where the local stack keeps its state.
