@@ -1,7 +1,11 @@
 //! Helpers shared by the end-to-end tests.
 
+pub mod drive;
+pub mod exact;
 pub mod faults;
 pub mod gateway;
+pub mod http_faults;
+pub mod interpose;
 pub mod logs;
 pub mod pipeline;
 pub mod runtime_api;
