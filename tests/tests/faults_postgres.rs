@@ -1,0 +1,297 @@
+//! "Every upload ends" (DESIGN.md §3) when PostgreSQL fails the stream consumers: it
+//! stops in the middle of a large upload, a function times out in the middle of a
+//! batch, another session holds the upload's lock. Each test ends with exact counts.
+//!
+//! PostgreSQL "stops" for one component only: the validator and the error processor
+//! reach it through a TCP proxy the test switches off ([`e2e::faults::Proxy`]), while
+//! the shared server keeps serving the parser, the test's own checks and other tests.
+
+use aws_lambda_events::event::dynamodb::Event;
+use domain::model::RecordStatus;
+use e2e::drive::{
+    catalog, consumers, drain, error_handler, log_lines, observed, records, serial, snapshot,
+    validator_handler, HandlerError, LocalReconciler, Ports, Tally, TempLogs,
+};
+use e2e::exact::{assert_exact, csv_file};
+use e2e::faults::database_proxy;
+use e2e::pipeline::{field, insert_batch_json, items, pg, put_with_event, stack, unique};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Invocations of one batch before the mapping gives up on it (MaximumRetryAttempts + 1).
+fn attempts_per_batch() -> usize {
+    let settings = devstack::esm::settings_for("StreamValidatorFunction").expect("mapping");
+    settings.maximum_retry_attempts.expect("a bounded retry count") as usize + 1
+}
+
+async fn count(db: &tokio_postgres::Client, sql: &str, upload_id: &str) -> i64 {
+    db.query_one(sql, &[&upload_id]).await.expect("count").get(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_stopped_in_the_middle_of_a_20000_row_validation_ends_every_row_exactly_once() {
+    let _serial = serial().await;
+    let stack = stack().await;
+    let db = pg().await;
+    let logs = TempLogs::new("pgdown");
+    let p = unique("PGDOWN");
+    // 10 prices the validator refuses, 2 rows the parser finds malformed.
+    let file = csv_file(&p, 20_000, 2_000, 6_667);
+    assert_eq!((file.expect.valid, file.expect.errors), (19_988, 12));
+
+    let from = snapshot(&stack).await;
+    let (event, upload_id) = put_with_event(&stack, &format!("uploads/VEND002/{p}.csv"), file.body).await;
+    let started = Instant::now();
+    stack.invoke_parser(&event).await.expect("parse");
+    eprintln!("parse of 20,000 rows: {:.1} s", started.elapsed().as_secs_f64());
+
+    let (proxy, url) = database_proxy().await;
+    let proxy = Arc::new(proxy);
+    let ports = Ports::with_database(&url).await;
+    let attempts = attempts_per_batch();
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    let outage = proxy.clone();
+    let validator = observed(validator_handler(ports.clone()), tally.clone(), move |t| {
+        // 30 batches in, the database stops in the middle of the next batch's
+        // transaction (verdicts inserted, products not yet)...
+        if t.clean == 30 && t.failed == 0 {
+            outage.go_down_when_sent("INSERT INTO products");
+        }
+        // ...and starts again once two batches have spent every retry.
+        if t.failed == 2 * attempts {
+            outage.set_up(true);
+        }
+    });
+    let mut consumers = consumers(validator, error_handler(ports.clone()));
+    let started = Instant::now();
+    let report = drain(&stack, &from, &[&upload_id], &mut consumers, Some(&logs.stream)).await;
+    eprintln!(
+        "drain through the outage: {:.1} s; {:?}",
+        started.elapsed().as_secs_f64(),
+        report.consumers
+    );
+    assert_eq!(proxy.fired(), 1, "the database stopped in the middle of a batch");
+
+    // The event sources gave up on exactly two validator batches; their rows, and only
+    // theirs, are still pending, with no verdict anywhere.
+    let messages = log_lines(&logs.stream);
+    let given_up: Vec<&serde_json::Value> = messages
+        .iter()
+        .filter(|m| m["consumer"] == "stream-validator")
+        .collect();
+    assert_eq!(given_up.len(), 2, "{messages:#?}");
+    for m in &given_up {
+        assert_eq!(m["requestContext"]["condition"], "RetryAttemptsExhausted", "{m}");
+    }
+    let in_log: u64 = given_up
+        .iter()
+        .map(|m| m["DDBStreamBatchInfo"]["batchSize"].as_u64().expect("batchSize"))
+        .sum();
+    let pending: Vec<u64> = items(&stack, &upload_id)
+        .await
+        .iter()
+        .filter(|i| i.status == RecordStatus::PendingValidation)
+        .map(|i| i.row_number)
+        .collect();
+    assert_eq!(pending.len() as u64, in_log, "the rows of the batches given up");
+    let decided_pending: i64 = db
+        .query_one(
+            "SELECT count(*) FROM upload_rows WHERE upload_id = $1 AND row_number = ANY($2)",
+            &[
+                &upload_id,
+                &pending.iter().map(|n| *n as i32).collect::<Vec<i32>>(),
+            ],
+        )
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(decided_pending, 0, "the interrupted transaction left nothing");
+    let h = stack.history(&upload_id).await.expect("history");
+    assert_eq!(field(&h, "status"), "processing", "{h}");
+
+    // The reconciler finishes the job and acknowledges what the event sources gave up.
+    let started = Instant::now();
+    let run = LocalReconciler::new(logs.logs()).await.run().await;
+    eprintln!(
+        "reconciler run: {:.1} s; {run:?}",
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(run.messages_acknowledged, messages.len(), "{run:?}");
+    assert!(log_lines(&logs.stream).is_empty(), "every message acknowledged");
+    assert!(run.rows_validated >= pending.len(), "{run:?}");
+    assert_eq!(run.rows_given_up, 0, "a fault alone is never a verdict: {run:?}");
+    assert!(run.failures.is_empty(), "{run:?}");
+    assert_exact(&stack, &db, &upload_id, file.expect).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_timeout_in_the_middle_of_a_batch_is_redelivered_and_completes_exactly() {
+    let _serial = serial().await;
+    let stack = stack().await;
+    let db = pg().await;
+    let p = unique("TIMEOUT");
+    let file = csv_file(&p, 150, 10, 0);
+
+    let from = snapshot(&stack).await;
+    let (event, upload_id) = put_with_event(&stack, &format!("uploads/VEND001/{p}.csv"), file.body).await;
+    stack.invoke_parser(&event).await.expect("parse");
+
+    // The first COMMIT reaches the database, but its answer is held: the invocation runs
+    // out of time with its verdicts durable and none of its items marked.
+    let (proxy, url) = database_proxy().await;
+    let proxy = Arc::new(proxy);
+    proxy.hold_answers_after("COMMIT");
+    let ports = Ports::with_database(&url).await;
+    let timeouts = Arc::new(AtomicUsize::new(0));
+    let at_timeout: Arc<Mutex<Option<(i64, usize)>>> = Arc::default();
+    let (p2, t2, seen, id) = (
+        proxy.clone(),
+        timeouts.clone(),
+        at_timeout.clone(),
+        upload_id.clone(),
+    );
+    let (dynamodb, table) = (stack.dynamodb.clone(), stack.table.clone());
+    let validator = devstack::esm::handler_fn(move |event: Event| {
+        let (ports, proxy, timeouts, seen, id) =
+            (ports.clone(), p2.clone(), t2.clone(), seen.clone(), id.clone());
+        let (dynamodb, table) = (dynamodb.clone(), table.clone());
+        async move {
+            let limit = Duration::from_secs(5);
+            match tokio::time::timeout(limit, ports.validator().handle(&event)).await {
+                Ok(answer) => Ok(answer),
+                Err(_) => {
+                    timeouts.fetch_add(1, Ordering::SeqCst);
+                    let db = pg().await;
+                    let decided =
+                        count(&db, "SELECT count(*) FROM upload_rows WHERE upload_id = $1", &id).await;
+                    let pending = e2e::stack::query_items(&dynamodb, &table, &id)
+                        .await
+                        .iter()
+                        .filter(|i| i.status == RecordStatus::PendingValidation)
+                        .count();
+                    if let Ok(mut s) = seen.lock() {
+                        *s = Some((decided, pending));
+                    }
+                    // Lambda ends a timed-out environment: its connections die with it.
+                    proxy.set_up(false);
+                    proxy.release();
+                    proxy.set_up(true);
+                    Err::<_, HandlerError>("Task timed out after 5.00 seconds".into())
+                }
+            }
+        }
+    });
+    let direct = Ports::with_database(&e2e::stack::var("DATABASE_URL")).await;
+    let mut consumers = consumers(validator, error_handler(direct));
+    let report = drain(&stack, &from, &[&upload_id], &mut consumers, None).await;
+
+    assert_eq!(proxy.fired(), 1);
+    assert_eq!(timeouts.load(Ordering::SeqCst), 1, "{:?}", report.consumers);
+    let at_timeout = at_timeout.lock().map(|s| *s).ok().flatten();
+    assert_eq!(
+        at_timeout,
+        Some((100, 150)),
+        "timed out in the middle: the first batch's verdicts committed, no item marked"
+    );
+    let validator = report.consumer("stream-validator").expect("validator report");
+    assert!(
+        validator.bisections >= 1,
+        "a function error is bisected: {validator:?}"
+    );
+    assert_eq!(validator.on_failure_batches, 0, "{validator:?}");
+    assert_exact(&stack, &db, &upload_id, file.expect).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_held_by_another_session_fails_the_batch_promptly_and_the_redelivery_completes_exactly() {
+    let _serial = serial().await;
+    let stack = stack().await;
+    let db = pg().await;
+    let p = unique("LOCK");
+    let file = csv_file(&p, 40, 8, 0);
+
+    let arn = stack.stream_arn().await.expect("stream");
+    let from = snapshot(&stack).await;
+    let (event, upload_id) = put_with_event(&stack, &format!("uploads/VEND003/{p}.csv"), file.body).await;
+    stack.invoke_parser(&event).await.expect("parse");
+    let pending = items(&stack, &upload_id).await;
+    assert_eq!(pending.len(), 40);
+
+    let limits = adapters::config::SessionLimits {
+        lock_timeout_ms: 300,
+        ..Default::default()
+    };
+    let ports = Ports::new(
+        catalog(&e2e::stack::var("DATABASE_URL"), limits).await,
+        records(&stack.dynamodb),
+    )
+    .await;
+    let validator = ports.validator();
+    let batch: Event = serde_json::from_value(insert_batch_json(&pending)).expect("a stream event");
+    let all: Vec<String> = batch
+        .records
+        .iter()
+        .filter_map(|r| r.change.sequence_number.clone())
+        .collect();
+
+    // Another session holds the upload's history row, as a long transaction would.
+    let mut other = pg().await;
+    let lock = other.transaction().await.expect("begin");
+    lock.query_one(
+        "SELECT 1 FROM upload_history WHERE upload_id = $1 FOR UPDATE",
+        &[&upload_id],
+    )
+    .await
+    .expect("lock");
+
+    // A guard, not a measurement: without a lock timeout the validator would wait here
+    // until the other session ends.
+    let guard = Duration::from_secs(60);
+    let err = tokio::time::timeout(guard, validator.validate_items(&upload_id, &pending))
+        .await
+        .expect("the validator gave up on the lock instead of waiting for it")
+        .expect_err("the upload's row is locked");
+    assert!(err.is_transient(), "a lock not available is retried: {err}");
+    assert!(
+        err.to_string().contains("55P03"),
+        "lock_timeout's SQLSTATE: {err}"
+    );
+    let response = tokio::time::timeout(guard, validator.handle(&batch))
+        .await
+        .expect("the batch ended while the lock was held");
+    let failed: Vec<String> = response
+        .batch_item_failures
+        .iter()
+        .filter_map(|f| f.item_identifier.clone())
+        .collect();
+    assert_eq!(failed, all, "every record of the batch is reported for retry");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM upload_rows WHERE upload_id = $1",
+            &upload_id
+        )
+        .await,
+        0,
+        "no verdict while the lock was held"
+    );
+    assert!(items(&stack, &upload_id)
+        .await
+        .iter()
+        .all(|i| i.status == RecordStatus::PendingValidation));
+
+    // The lock is released: the redelivery completes, and another changes nothing.
+    lock.rollback().await.expect("release the lock");
+    for _ in 0..2 {
+        let response = validator.handle(&batch).await;
+        assert!(
+            response.batch_item_failures.is_empty(),
+            "{:?}",
+            response.batch_item_failures
+        );
+    }
+    // The error rows' MODIFY events reach the error processor through the real stream.
+    stack.drain(&arn, &from, &upload_id, false).await.expect("drain");
+    assert_exact(&stack, &db, &upload_id, file.expect).await;
+}
