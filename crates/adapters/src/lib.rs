@@ -5,6 +5,7 @@
 //! |---|---|
 //! | `dynamodb` | `UploadRecords` items, and the tools' ProductReviews, Warranty, CustomerProfile |
 //! | `s3` | the upload bucket |
+//! | `sns` | the upload-finished topic |
 //! | `postgres` | the pool (URL, RDS IAM, Secrets Manager), vendors, the ledger, the catalog |
 //! | `migrations` | the SQL migrations, embedded (devstack and deploys only) |
 //! | `streams` | DynamoDB stream batches decoded into items; partial batch responses |
@@ -21,12 +22,14 @@ pub mod config;
 pub mod dynamodb;
 #[cfg(feature = "gateway")]
 pub mod gateway;
-#[cfg(all(feature = "dynamodb", feature = "s3", feature = "postgres"))]
+#[cfg(all(feature = "dynamodb", feature = "s3", feature = "postgres", feature = "sns"))]
 pub mod pipeline;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "s3")]
 pub mod s3;
+#[cfg(feature = "sns")]
+pub mod sns;
 #[cfg(feature = "streams")]
 pub mod streams;
 pub mod telemetry;

@@ -7,6 +7,7 @@
 //! `validation_errors` in a fixed order, so two racing finalisers write the same bytes.
 
 use crate::error::PortError;
+use crate::notify::Notify;
 use crate::ports::{ObjectStore, UploadCompletion};
 use crate::report;
 use crate::upload::{report_key, UploadStatus};
@@ -17,6 +18,7 @@ pub async fn finalise(
     objects: &(impl ObjectStore + ?Sized),
     bucket: &str,
     upload_id: &str,
+    notify: Notify<'_>,
 ) -> Result<Option<UploadStatus>, PortError> {
     let Some(state) = ledger.state(upload_id).await? else {
         return Ok(None);
@@ -39,6 +41,7 @@ pub async fn finalise(
         None
     };
     ledger.finish(upload_id, status, key.as_deref()).await?;
+    notify.announce(upload_id).await;
     tracing::info!(upload_id, status = status.as_str(), "upload final");
     Ok(Some(status))
 }

@@ -6,9 +6,12 @@
 
 pub mod codes;
 pub mod csv_input;
+pub mod dates;
 pub mod error;
 pub mod finalise;
 pub mod model;
+pub mod notify;
+pub mod paging;
 pub mod ports;
 pub mod report;
 pub mod tools;

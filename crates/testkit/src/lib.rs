@@ -4,11 +4,13 @@
 
 pub mod events;
 pub mod memory;
+pub mod notifier;
 pub mod profiles;
 pub mod reviews;
 pub mod warranties;
 
 pub use memory::Memory;
+pub use notifier::InMemoryNotifier;
 pub use profiles::InMemoryProfiles;
 pub use reviews::InMemoryReviewIndex;
 pub use warranties::InMemoryWarranties;

@@ -11,6 +11,7 @@ mod errors;
 mod intake;
 #[cfg(feature = "migrations")]
 pub mod migrations;
+mod notifications;
 mod pool;
 
 pub use auth::{is_authentication_failure, tls_config, CredentialError, Credentials, Endpoint, TOKEN_REUSE};

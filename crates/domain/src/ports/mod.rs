@@ -11,9 +11,11 @@
 //! | [`CatalogStore`] | stream-validator (context of a batch, verdicts, upserts) |
 //! | [`ErrorLedger`] | error-processor (error rows, counted once) |
 //! | [`UploadCompletion`] | the finaliser, whoever calls it |
+//! | [`NotificationOutbox`], [`UploadNotifier`] | whoever finalises (`crate::notify`), the reconciler |
 
 mod catalog;
 mod ledger;
+mod notifications;
 mod objects;
 mod records;
 
@@ -22,5 +24,6 @@ pub use ledger::{
     Claim, ErrorLedger, ErrorRow, FileFailure, StartOutcome, UploadCompletion, UploadIntake, UploadStart,
     UploadState, VendorDirectory,
 };
+pub use notifications::{FinishedUpload, Notification, NotificationOutbox, UploadNotifier};
 pub use objects::{ObjectInfo, ObjectReader, ObjectStore};
 pub use records::RecordStore;

@@ -1,7 +1,7 @@
 //! The ledger ports in memory: vendors, the parser's intake, the error processor's
 //! rows, the finaliser's completion.
 
-use super::{lock, no_history, Decided, History, Memory, StoredError};
+use super::{lock, no_history, Decided, History, Memory, Outbox, StoredError};
 use async_trait::async_trait;
 use domain::ports::{
     Claim, ErrorLedger, ErrorRow, FileFailure, StartOutcome, StoredVerdict, UploadCompletion, UploadIntake,
@@ -52,6 +52,9 @@ impl UploadIntake for Memory {
                 report_key: None,
                 columns: start.columns.clone(),
                 parsed: false,
+                file_name: start.file_name.clone(),
+                completed_at: None,
+                notification: Outbox::default(),
             },
         );
         Ok(StartOutcome::Created)
@@ -82,6 +85,9 @@ impl UploadIntake for Memory {
                 report_key: Some(failure.report_key.clone()),
                 columns: failure.columns.clone(),
                 parsed: true,
+                file_name: failure.file_name.clone(),
+                completed_at: Some(chrono::Utc::now()),
+                notification: Outbox::default(),
             },
         );
         db.errors.push(StoredError {
@@ -202,6 +208,7 @@ impl UploadCompletion for Memory {
             return Ok(false);
         }
         h.status = status;
+        h.completed_at = Some(chrono::Utc::now());
         if let Some(key) = report_key {
             h.report_key = Some(key.to_string());
         }
