@@ -4,7 +4,7 @@
 //! | feature | what |
 //! |---|---|
 //! | `dynamodb` | `UploadRecords` items, and the tools' ProductReviews, Warranty, CustomerProfile |
-//! | `s3` | the upload bucket |
+//! | `s3` | the upload bucket, presigned URLs |
 //! | `sns` | the upload-finished topic |
 //! | `postgres` | the pool (URL, RDS IAM, Secrets Manager), vendors, the ledger, the catalog |
 //! | `migrations` | the SQL migrations, embedded (devstack and deploys only) |
@@ -26,6 +26,8 @@ pub mod gateway;
 pub mod pipeline;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "s3")]
+pub mod presign;
 #[cfg(feature = "s3")]
 pub mod s3;
 #[cfg(feature = "sns")]

@@ -18,6 +18,7 @@ pub mod tools;
 pub mod upload;
 pub mod validation;
 pub mod vendor;
+pub mod vendor_api;
 
 pub use codes::ErrorCode;
 pub use error::PortError;

@@ -13,6 +13,7 @@ mod intake;
 pub mod migrations;
 mod notifications;
 mod pool;
+mod vendor_uploads;
 
 pub use auth::{is_authentication_failure, tls_config, CredentialError, Credentials, Endpoint, TOKEN_REUSE};
 pub use pool::{pool, POOL_SIZE};

@@ -12,12 +12,14 @@
 //! | [`ErrorLedger`] | error-processor (error rows, counted once) |
 //! | [`UploadCompletion`] | the finaliser, whoever calls it |
 //! | [`NotificationOutbox`], [`UploadNotifier`] | whoever finalises (`crate::notify`), the reconciler |
+//! | [`UploadHistory`], [`UrlSigner`] | vendor-api (one vendor's uploads, presigned URLs) |
 
 mod catalog;
 mod ledger;
 mod notifications;
 mod objects;
 mod records;
+mod vendor_uploads;
 
 pub use catalog::{BatchContext, CatalogStore, StoredVerdict, Verdict};
 pub use ledger::{
@@ -27,3 +29,7 @@ pub use ledger::{
 pub use notifications::{FinishedUpload, Notification, NotificationOutbox, UploadNotifier};
 pub use objects::{ObjectInfo, ObjectReader, ObjectStore};
 pub use records::RecordStore;
+pub use vendor_uploads::{
+    ErrorPosition, ErrorView, PresignedRequest, UploadFilter, UploadHistory, UploadPosition, UploadView,
+    UrlSigner,
+};
