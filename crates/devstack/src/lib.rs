@@ -4,15 +4,18 @@
 
 use std::path::PathBuf;
 
+pub mod api;
 pub mod env;
 pub mod esm;
 pub mod jwt;
+pub mod notifications;
 pub mod setup;
 mod setup_seed;
 mod setup_tables;
 pub mod token;
 pub mod tool;
 pub mod upload;
+pub mod vendor_loop;
 
 /// `devstack upload FILE --vendor VENDOR_ID [--name NAME] [--redeliver]`
 #[derive(Debug, Clone, PartialEq, Eq)]
