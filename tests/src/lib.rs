@@ -5,3 +5,4 @@ pub mod pipeline;
 pub mod runtime_api;
 pub mod stack;
 pub mod template;
+pub mod vendor_api;

@@ -681,7 +681,9 @@ fn the_upload_topic_is_encrypted_and_only_the_finalisers_publish_to_it() -> Test
     assert_eq!(topics, vec!["UploadFinishedTopic".to_string()]);
     let topic = properties(&template, "UploadFinishedTopic")?;
     assert!(
-        topic.get("KmsMasterKeyId").is_some_and(|k| k.as_str().is_some_and(|s| !s.is_empty())),
+        topic
+            .get("KmsMasterKeyId")
+            .is_some_and(|k| k.as_str().is_some_and(|s| !s.is_empty())),
         "the topic is encrypted at rest"
     );
     let publishers: BTreeSet<String> = grants(&template)?
@@ -689,7 +691,11 @@ fn the_upload_topic_is_encrypted_and_only_the_finalisers_publish_to_it() -> Test
         .filter(|(_, action, _)| action.starts_with("sns:"))
         .map(|(role, action, resource)| {
             assert_eq!(action, "sns:Publish", "{role}");
-            assert_eq!(resource, json!({"Ref": "UploadFinishedTopic"}), "{role} publishes to the topic only");
+            assert_eq!(
+                resource,
+                json!({"Ref": "UploadFinishedTopic"}),
+                "{role} publishes to the topic only"
+            );
             role
         })
         .collect();
@@ -700,9 +706,19 @@ fn the_upload_topic_is_encrypted_and_only_the_finalisers_publish_to_it() -> Test
             .pointer("/Environment/Variables")
             .cloned()
             .unwrap_or_default();
-        assert_eq!(vars.get("UPLOAD_TOPIC_ARN"), Some(&json!({"Ref": "UploadFinishedTopic"})), "{function}");
-        let url = vars.get("VENDOR_API_URL").map(Value::to_string).unwrap_or_default();
-        assert!(url.contains("${VendorHttpApi}.execute-api"), "{function}: report links go to the vendor API: {url}");
+        assert_eq!(
+            vars.get("UPLOAD_TOPIC_ARN"),
+            Some(&json!({"Ref": "UploadFinishedTopic"})),
+            "{function}"
+        );
+        let url = vars
+            .get("VENDOR_API_URL")
+            .map(Value::to_string)
+            .unwrap_or_default();
+        assert!(
+            url.contains("${VendorHttpApi}.execute-api"),
+            "{function}: report links go to the vendor API: {url}"
+        );
     }
     Ok(())
 }
@@ -711,16 +727,31 @@ fn the_upload_topic_is_encrypted_and_only_the_finalisers_publish_to_it() -> Test
 fn the_vendor_api_serves_exactly_the_five_routes_behind_its_jwt_authorizer() -> TestResult {
     let template = load_template()?;
     let api = properties(&template, "VendorHttpApi")?;
-    assert_eq!(resource(&template, "VendorHttpApi")?.get("Type"), Some(&json!("AWS::Serverless::HttpApi")));
+    assert_eq!(
+        resource(&template, "VendorHttpApi")?.get("Type"),
+        Some(&json!("AWS::Serverless::HttpApi"))
+    );
     assert_eq!(api.pointer("/Auth/DefaultAuthorizer"), Some(&json!("VendorJwt")));
     let jwt = api
         .pointer("/Auth/Authorizers/VendorJwt")
         .ok_or_else(|| anyhow::anyhow!("no VendorJwt authorizer"))?;
-    assert_eq!(jwt.get("IdentitySource"), Some(&json!("$request.header.Authorization")));
-    assert_eq!(jwt.pointer("/JwtConfiguration/issuer"), Some(&json!({"Ref": "VendorJwtIssuer"})));
-    assert_eq!(jwt.pointer("/JwtConfiguration/audience"), Some(&json!({"Ref": "VendorJwtAudiences"})));
+    assert_eq!(
+        jwt.get("IdentitySource"),
+        Some(&json!("$request.header.Authorization"))
+    );
+    assert_eq!(
+        jwt.pointer("/JwtConfiguration/issuer"),
+        Some(&json!({"Ref": "VendorJwtIssuer"}))
+    );
+    assert_eq!(
+        jwt.pointer("/JwtConfiguration/audience"),
+        Some(&json!({"Ref": "VendorJwtAudiences"}))
+    );
     for parameter in ["VendorJwtIssuer", "VendorJwtAudiences", "VendorClaim"] {
-        assert!(template.pointer(&format!("/Parameters/{parameter}")).is_some(), "{parameter}");
+        assert!(
+            template.pointer(&format!("/Parameters/{parameter}")).is_some(),
+            "{parameter}"
+        );
     }
     assert!(api.get("AccessLogSettings").is_some(), "access logs");
 
@@ -740,15 +771,24 @@ fn the_vendor_api_serves_exactly_the_five_routes_behind_its_jwt_authorizer() -> 
         assert_eq!(p.get("ApiId"), Some(&json!({"Ref": "VendorHttpApi"})), "{name}");
         // A number here passes the linters but fails the SAM translator.
         assert_eq!(p.get("PayloadFormatVersion"), Some(&json!("2.0")), "{name}");
-        assert!(p.get("Auth").is_none(), "{name}: no route opts out of the JWT authorizer");
+        assert!(
+            p.get("Auth").is_none(),
+            "{name}: no route opts out of the JWT authorizer"
+        );
         let method = p.get("Method").and_then(Value::as_str).unwrap_or_default();
         let path = p.get("Path").and_then(Value::as_str).unwrap_or_default();
         routes.insert(format!("{method} {path}"));
     }
     let want: BTreeSet<String> = vendor_api::routes::ALL.iter().map(|r| r.to_string()).collect();
-    assert_eq!(routes, want, "the template's routes are the ones the handler serves");
+    assert_eq!(
+        routes, want,
+        "the template's routes are the ones the handler serves"
+    );
     for output in ["VendorApiUrl", "UploadFinishedTopicArn"] {
-        assert!(template.pointer(&format!("/Outputs/{output}")).is_some(), "output {output}");
+        assert!(
+            template.pointer(&format!("/Outputs/{output}")).is_some(),
+            "output {output}"
+        );
     }
     Ok(())
 }
@@ -769,7 +809,12 @@ fn the_vendor_api_may_presign_put_on_uploads_and_get_on_reports_and_nothing_else
         );
         if service == "s3" {
             let arn = resource.get("Fn::Sub").cloned().unwrap_or(resource);
-            s3.insert((action, arn.as_str().map(str::to_string).unwrap_or_else(|| arn.to_string())));
+            s3.insert((
+                action,
+                arn.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| arn.to_string()),
+            ));
         }
     }
     let want: BTreeSet<(String, String)> = [
