@@ -92,12 +92,15 @@ async fn a_crash_between_publishing_and_recording_repeats_the_message_with_the_s
     notify.announce("U1").await;
     assert_eq!(mem.topic.count(), 1, "published, but not recorded");
     // The claim expires; the reconciler publishes again: a repeat, never a loss.
-    mem.db
+    if let Some(h) = mem
+        .db
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .history
         .get_mut("U1")
-        .map(|h| h.notification.claimed_until = Some(Utc::now() - Duration::seconds(1)));
+    {
+        h.notification.claimed_until = Some(Utc::now() - Duration::seconds(1));
+    }
     publish_pending(&notify, Duration::zero())
         .await
         .unwrap_or_else(|e| panic!("{e}"));

@@ -143,7 +143,7 @@ fn compile_matcher(item: &Value) -> anyhow::Result<Matcher> {
 }
 
 fn compile_numeric(terms: &[Value]) -> anyhow::Result<Matcher> {
-    if terms.is_empty() || terms.len() % 2 != 0 || terms.len() > 4 {
+    if terms.is_empty() || !terms.len().is_multiple_of(2) || terms.len() > 4 {
         bail!("numeric takes one or two (operator, number) pairs");
     }
     let pairs = terms
