@@ -3,19 +3,9 @@
 //! `devstack notifications`. Exactly one message per upload, whoever ends it.
 
 use domain::notify::{publish_pending, Notify};
-use e2e::pipeline::{field, stack, unique, upload_id_of, valid_row, HEADER};
+use e2e::pipeline::{csv_body as csv, field, stack, unique, upload_id_of, valid_row};
 use serde_json::{json, Value};
 use std::time::Duration;
-
-fn csv(rows: &[String]) -> Vec<u8> {
-    let mut s = String::from(HEADER);
-    for r in rows {
-        s.push('\n');
-        s.push_str(r);
-    }
-    s.push('\n');
-    s.into_bytes()
-}
 
 /// Every message delivered for the upload (waiting a little for the first).
 async fn delivered(upload_id: &str) -> Vec<Value> {

@@ -410,34 +410,35 @@ fn functions_get_the_environment_their_code_reads() -> TestResult {
         UPLOAD_RECORDS_TABLE, UPLOAD_TOPIC_ARN, VENDOR_API_URL, WARRANTY_TABLE,
     };
     let template = load_template()?;
-    let pipeline = [
+    let database = [
+        "DB_AUTH_MODE",
+        "DB_HOST",
+        "DB_PORT",
+        "DB_NAME",
+        "DB_USER",
+        "DB_SECRET_ARN",
+        "DB_CA_BUNDLE",
+    ];
+    let pipeline: Vec<&str> = [
         UPLOAD_RECORDS_TABLE,
         UPLOAD_BUCKET,
         MAX_UPLOAD_BYTES,
         RECORD_TTL_DAYS,
-        "DB_AUTH_MODE",
-        "DB_HOST",
-        "DB_PORT",
-        "DB_NAME",
-        "DB_USER",
-        "DB_SECRET_ARN",
-        "DB_CA_BUNDLE",
         UPLOAD_TOPIC_ARN,
         VENDOR_API_URL,
-    ];
-    let vendor_api = [
+    ]
+    .into_iter()
+    .chain(database)
+    .collect();
+    let vendor_api: Vec<&str> = [
         UPLOAD_BUCKET,
         MAX_UPLOAD_BYTES,
         vendor_api::VENDOR_CLAIM_ENV,
         vendor_api::TOKEN_SECRET_ENV,
-        "DB_AUTH_MODE",
-        "DB_HOST",
-        "DB_PORT",
-        "DB_NAME",
-        "DB_USER",
-        "DB_SECRET_ARN",
-        "DB_CA_BUNDLE",
-    ];
+    ]
+    .into_iter()
+    .chain(database)
+    .collect();
     let expected: [(&str, &[&str]); 8] = [
         ("CsvParserFunction", &pipeline),
         ("StreamValidatorFunction", &pipeline),

@@ -3,21 +3,15 @@
 //! spoken to with curl.
 
 use chrono::{Duration as Span, TimeZone, Utc};
-use e2e::pipeline::{pg, unique, valid_row, HEADER};
+use e2e::pipeline::{csv_body, pg, unique, valid_row};
 use e2e::vendor_api::{curl, put, seed_history, server, Vendor};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 fn csv_file(name: &str, rows: &[String]) -> std::path::PathBuf {
-    let mut body = String::from(HEADER);
-    for r in rows {
-        body.push('\n');
-        body.push_str(r);
-    }
-    body.push('\n');
     let path = std::env::temp_dir().join(name);
-    std::fs::write(&path, body).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&path, csv_body(rows)).unwrap_or_else(|e| panic!("{e}"));
     path
 }
 

@@ -10,13 +10,31 @@ use domain::PortError;
 use std::sync::Mutex;
 use std::time::Duration;
 
+/// A fault armed for the next call only.
+#[derive(Default)]
+pub struct FailNext(Mutex<bool>);
+
+impl FailNext {
+    pub fn arm(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = true;
+    }
+
+    fn take(&self, fault: impl FnOnce() -> PortError) -> Result<(), PortError> {
+        let mut armed = self.0.lock().map_err(|e| PortError::rejected("memory", e))?;
+        if std::mem::take(&mut *armed) {
+            return Err(fault());
+        }
+        Ok(())
+    }
+}
+
 #[derive(Default)]
 pub struct InMemoryUploadHistory {
     pub uploads: Mutex<Vec<UploadView>>,
     /// `(upload_id, vendor_id, error_id, error)`.
     pub errors: Mutex<Vec<(String, String, i64, ErrorView)>>,
     /// The next call fails transiently (a database blip).
-    pub fail_next: Mutex<bool>,
+    pub fail_next: FailNext,
 }
 
 impl InMemoryUploadHistory {
@@ -34,14 +52,8 @@ impl InMemoryUploadHistory {
     }
 
     fn trip(&self) -> Result<(), PortError> {
-        let mut fail = self
-            .fail_next
-            .lock()
-            .map_err(|e| PortError::rejected("memory", e))?;
-        if std::mem::take(&mut *fail) {
-            return Err(PortError::unavailable("memory PostgreSQL", "injected fault"));
-        }
-        Ok(())
+        self.fail_next
+            .take(|| PortError::unavailable("memory PostgreSQL", "injected fault"))
     }
 }
 
@@ -117,23 +129,18 @@ impl UploadHistory for InMemoryUploadHistory {
     }
 }
 
-/// Presigns with nothing: `memory://{bucket}/{key}?method=..&expires=..&length=..`, the
-/// signed headers as S3's presigner lists them.
+/// Presigns with nothing: `memory://{bucket}/{key}?expires=..`, with the signed
+/// headers as S3's presigner lists them.
 #[derive(Default)]
 pub struct InMemoryUrlSigner {
-    pub fail_next: Mutex<bool>,
+    /// The next presign fails (no credentials, say).
+    pub fail_next: FailNext,
 }
 
 impl InMemoryUrlSigner {
     fn trip(&self) -> Result<(), PortError> {
-        let mut fail = self
-            .fail_next
-            .lock()
-            .map_err(|e| PortError::rejected("memory", e))?;
-        if std::mem::take(&mut *fail) {
-            return Err(PortError::rejected("memory S3", "injected fault: no credentials"));
-        }
-        Ok(())
+        self.fail_next
+            .take(|| PortError::rejected("memory S3", "injected fault: no credentials"))
     }
 }
 

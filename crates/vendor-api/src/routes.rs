@@ -1,14 +1,16 @@
 //! The five routes. Each reads only the vendor's own rows: the vendor is an argument
 //! of every query, not a check made afterwards.
 
-use crate::{body_json, json, Answer, VendorApi};
-use domain::ports::{ErrorPosition, UploadHistory, UploadPosition, UrlSigner};
+use crate::{body_json, json, Answer, Failure, VendorApi};
+use domain::ports::{ErrorPosition, UploadHistory, UploadPosition, UploadView, UrlSigner};
 use domain::vendor_api::{
     error_json, errors_binding, upload_json, uploads_binding, ApiError, ErrorsQuery, NewUpload, UploadsQuery,
     ERRORS_TOKEN_PURPOSE, GET_URL_LIFETIME, PUT_URL_LIFETIME, UPLOADS_TOKEN_PURPOSE, UPLOAD_CONTENT_TYPE,
 };
 use domain::PortError;
 use lambda_http::{Body, Response};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 pub const CREATE_UPLOAD: &str = "POST /uploads";
@@ -66,27 +68,16 @@ impl<H: UploadHistory, S: UrlSigner> VendorApi<'_, H, S> {
         let query = UploadsQuery::parse(param)?;
         let filter = query.filter(vendor);
         let binding = uploads_binding(&filter);
-        let after: Option<UploadPosition> = match &query.next_token {
-            None => None,
-            Some(token) => Some(
-                self.cursors
-                    .open(UPLOADS_TOKEN_PURPOSE, &binding, token)?
-                    .ok_or_else(ApiError::invalid_next_token)?,
-            ),
-        };
+        let after: Option<UploadPosition> =
+            self.resume(UPLOADS_TOKEN_PURPOSE, &binding, &query.next_token)?;
         let limit = query.limit as usize;
         let mut uploads = self
             .history
             .list_uploads(&filter, after.as_ref(), limit + 1)
             .await?;
-        let next_token = if uploads.len() > limit {
-            uploads.truncate(limit);
-            let last = uploads.last().map(|u| u.position());
-            last.map(|p| self.cursors.seal(UPLOADS_TOKEN_PURPOSE, &binding, &p))
-                .transpose()?
-        } else {
-            None
-        };
+        let next_token = self.next_token(UPLOADS_TOKEN_PURPOSE, &binding, &mut uploads, limit, |u| {
+            u.position()
+        })?;
         Ok(json(
             200,
             &json!({
@@ -96,14 +87,58 @@ impl<H: UploadHistory, S: UrlSigner> VendorApi<'_, H, S> {
         ))
     }
 
-    /// `GET /uploads/{upload_id}`.
-    pub(crate) async fn get_upload(&self, vendor: &str, upload_id: &str) -> Answer {
-        let upload = self
+    /// Where a listing resumes: after the position its `next_token` seals, which must
+    /// have been sealed for this purpose and binding (vendor and filters).
+    fn resume<P: DeserializeOwned>(
+        &self,
+        purpose: &str,
+        binding: &str,
+        token: &Option<String>,
+    ) -> Result<Option<P>, Failure> {
+        match token {
+            None => Ok(None),
+            Some(token) => Ok(Some(
+                self.cursors
+                    .open(purpose, binding, token)?
+                    .ok_or_else(ApiError::invalid_next_token)?,
+            )),
+        }
+    }
+
+    /// A page was read with one row more than `limit`: when that row came, the page is
+    /// cut to `limit` and the token resumes after its last row; null on the last page.
+    fn next_token<T, P: Serialize>(
+        &self,
+        purpose: &str,
+        binding: &str,
+        rows: &mut Vec<T>,
+        limit: usize,
+        position: impl Fn(&T) -> P,
+    ) -> Result<Option<String>, PortError> {
+        if rows.len() <= limit {
+            return Ok(None);
+        }
+        rows.truncate(limit);
+        rows.last()
+            .map(|last| self.cursors.seal(purpose, binding, &position(last)))
+            .transpose()
+    }
+
+    /// The vendor's upload; a missing one and another vendor's are the same 404.
+    async fn own_upload(&self, vendor: &str, upload_id: &str) -> Result<UploadView, Failure> {
+        Ok(self
             .history
             .get_upload(vendor, upload_id)
             .await?
-            .ok_or_else(|| ApiError::no_such_upload(upload_id))?;
-        Ok(json(200, &upload_json(&upload)))
+            .ok_or_else(|| ApiError::no_such_upload(upload_id))?)
+    }
+
+    /// `GET /uploads/{upload_id}`.
+    pub(crate) async fn get_upload(&self, vendor: &str, upload_id: &str) -> Answer {
+        Ok(json(
+            200,
+            &upload_json(&self.own_upload(vendor, upload_id).await?),
+        ))
     }
 
     /// `GET /uploads/{upload_id}/errors`: row order, paged like the listing.
@@ -114,32 +149,15 @@ impl<H: UploadHistory, S: UrlSigner> VendorApi<'_, H, S> {
         param: impl Fn(&str) -> Option<&'q str>,
     ) -> Answer {
         let query = ErrorsQuery::parse(param)?;
-        if self.history.get_upload(vendor, upload_id).await?.is_none() {
-            return Err(ApiError::no_such_upload(upload_id).into());
-        }
+        self.own_upload(vendor, upload_id).await?;
         let binding = errors_binding(vendor, upload_id);
-        let after: Option<ErrorPosition> = match &query.next_token {
-            None => None,
-            Some(token) => Some(
-                self.cursors
-                    .open(ERRORS_TOKEN_PURPOSE, &binding, token)?
-                    .ok_or_else(ApiError::invalid_next_token)?,
-            ),
-        };
+        let after: Option<ErrorPosition> = self.resume(ERRORS_TOKEN_PURPOSE, &binding, &query.next_token)?;
         let limit = query.limit as usize;
         let mut errors = self
             .history
             .list_errors(vendor, upload_id, after.as_ref(), limit + 1)
             .await?;
-        let next_token = if errors.len() > limit {
-            errors.truncate(limit);
-            errors
-                .last()
-                .map(|(p, _)| self.cursors.seal(ERRORS_TOKEN_PURPOSE, &binding, p))
-                .transpose()?
-        } else {
-            None
-        };
+        let next_token = self.next_token(ERRORS_TOKEN_PURPOSE, &binding, &mut errors, limit, |(p, _)| *p)?;
         Ok(json(
             200,
             &json!({
@@ -152,11 +170,7 @@ impl<H: UploadHistory, S: UrlSigner> VendorApi<'_, H, S> {
     /// `GET /uploads/{upload_id}/report`: 302 to a presigned GET made now, valid 5
     /// minutes (a link in an e-mail stays valid because it points here, not at S3).
     pub(crate) async fn report(&self, vendor: &str, upload_id: &str) -> Answer {
-        let upload = self
-            .history
-            .get_upload(vendor, upload_id)
-            .await?
-            .ok_or_else(|| ApiError::no_such_upload(upload_id))?;
+        let upload = self.own_upload(vendor, upload_id).await?;
         let Some(key) = upload.error_file_s3_key else {
             return Err(ApiError::not_found(format!(
                 "upload {upload_id:?} has no error report: it is {} with {} error rows",

@@ -506,14 +506,14 @@ async fn an_upload_without_errors_has_no_report() {
 #[tokio::test]
 async fn a_fault_is_500_with_no_detail_in_the_body() {
     let w = World::new();
-    *w.history.fail_next.lock().unwrap_or_else(|e| e.into_inner()) = true;
+    w.history.fail_next.arm();
     let (status, body) = w.get("/uploads", "/uploads", "", "VEND001").await;
     assert_eq!(status, 500);
     assert_eq!(
         body,
         json!({"error": {"code": "INTERNAL_ERROR", "message": "internal error; try again later"}})
     );
-    *w.urls.fail_next.lock().unwrap_or_else(|e| e.into_inner()) = true;
+    w.urls.fail_next.arm();
     let (status, body, _) = w
         .call(
             "POST",
