@@ -42,21 +42,52 @@ pub async fn run(upload_id: &str, wait: Duration, envelope: bool) -> anyhow::Res
 }
 
 /// The logged messages of the upload (`{"message_id", "subject", "attributes",
-/// "message"}`), after moving the queue's messages into the log.
+/// "message"}`), after moving the queue's messages into the log. Besides `wait`, it
+/// waits (up to [`IN_FLIGHT_PATIENCE`]) while the upload's notification is being
+/// published: final a moment ago, or claimed by a publisher, and not yet recorded.
 pub async fn collect(upload_id: &str, wait: Duration) -> anyhow::Result<Vec<Value>> {
     let settings = VendorLoopSettings::from_env()?;
     let sdk = adapters::aws::sdk_config().await;
     let sqs = sqs(&sdk);
     let url = queue_url(&sqs, &settings.notifications_queue).await?;
+    let database_url = std::env::var("DATABASE_URL").ok();
     let started = Instant::now();
     loop {
         drain(&sqs, &url).await?;
         let found = logged(upload_id)?;
-        if !found.is_empty() || started.elapsed() >= wait {
+        if !found.is_empty() {
+            return Ok(found);
+        }
+        let in_flight = match &database_url {
+            Some(db) if started.elapsed() < IN_FLIGHT_PATIENCE => publishing(db, upload_id).await?,
+            _ => false,
+        };
+        if !in_flight && started.elapsed() >= wait {
             return Ok(found);
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// Whether the upload's notification is on its way: the upload became final in the last
+/// few seconds, or a publisher holds a live claim, and it is not recorded as published.
+async fn publishing(database_url: &str, upload_id: &str) -> anyhow::Result<bool> {
+    let (client, connection) = tokio_postgres::connect(database_url, tokio_postgres::NoTls)
+        .await
+        .context("connecting to PostgreSQL (DATABASE_URL)")?;
+    let task = tokio::spawn(connection);
+    let row = client
+        .query_opt(
+            "SELECT COALESCE(status <> 'processing' AND notification_published_at IS NULL
+                    AND (processing_completed_at > now() - interval '5 seconds'
+                         OR notification_claimed_until > now()), false)
+             FROM upload_history WHERE upload_id = $1",
+            &[&upload_id],
+        )
+        .await;
+    drop(client);
+    let _ = task.await;
+    Ok(row?.map(|r| r.get::<_, bool>(0)).unwrap_or(false))
 }
 
 /// Moves every message of the queue into the log; returns when the queue is empty and
