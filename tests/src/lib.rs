@@ -8,3 +8,4 @@ pub mod runtime_api;
 pub mod stack;
 pub mod template;
 pub mod tools;
+pub mod vendor_api;
