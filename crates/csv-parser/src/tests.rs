@@ -221,6 +221,7 @@ async fn the_version_the_event_names_is_read_even_after_an_overwrite() {
         records: &mem,
         ledger: &mem,
         settings: &SETTINGS,
+        notify: mem.notify(),
     };
     let put = |version: &'static str, sequencer: &'static str| {
         let mut put = s3_put("b", key, sequencer);
@@ -295,6 +296,7 @@ async fn a_parse_that_fails_half_way_releases_its_lease_and_the_retry_finishes_i
         records: &mem,
         ledger: &mem,
         settings: &SETTINGS,
+        notify: mem.notify(),
     };
     let event = event(key, "00B1");
     mem.fail("put_all", None, 1);

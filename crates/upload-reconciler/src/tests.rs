@@ -34,6 +34,7 @@ fn reconciler<'a>(
         failed,
         settings: &SETTINGS,
         bucket: BUCKET,
+        notify: mem.notify(),
     }
 }
 
@@ -336,4 +337,42 @@ async fn failed_parser_events_are_delivered_again_and_stream_messages_acknowledg
         .cloned()
         .expect("the upload exists now");
     assert_eq!(mem.items_of(&id).len(), 3);
+}
+
+#[tokio::test]
+async fn an_upload_the_reconciler_ends_is_announced_once_and_a_failed_announcement_is_retried() {
+    let mem = memory();
+    let failed = MemoryFailedDeliveries::default();
+    let key = "uploads/VEND001/told.csv";
+    let id = event(key, "00C1").upload_id();
+    let rows: Vec<UploadRecord> = ROWS
+        .iter()
+        .enumerate()
+        .map(|(i, r)| item(&id, i as u64 + 1, r))
+        .collect();
+    interrupted(&mem, key, &csv(&ROWS), &rows, 3).await;
+    mem.mark_parsed(&id).await.expect("parsed");
+    // The topic refuses the first publish: the upload ends, its notification stays pending.
+    mem.topic.fail(1);
+    let first = reconciler(&mem, &failed).run(now()).await.expect("run");
+    assert_eq!(first.uploads_ended, 1);
+    assert_eq!(mem.topic.defaults(&id).len(), 0, "not published yet");
+
+    // Later runs publish what is pending, once (the grace lets an announcer in flight finish).
+    mem.db
+        .lock()
+        .expect("lock")
+        .history
+        .get_mut(&id)
+        .expect("history")
+        .completed_at = Some(chrono::Utc::now() - chrono::Duration::minutes(5));
+    let second = reconciler(&mem, &failed).run(now()).await.expect("run");
+    let third = reconciler(&mem, &failed).run(now()).await.expect("run");
+    assert_eq!(
+        (second.notifications_published, third.notifications_published),
+        (1, 0)
+    );
+    let sent = mem.topic.defaults(&id);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["status"], "partial");
 }
