@@ -21,7 +21,7 @@ LAMBDA_TARGET := aarch64-unknown-linux-gnu
 # Cross builds get their own target directory: a long release+LTO build must not hold
 # the lock of the directory `cargo test` and clippy use.
 LAMBDA_TARGET_DIR ?= $(CURDIR)/target/lambda-cross
-LAMBDA_FUNCTIONS ?= csv-parser stream-validator error-processor reviews-tool warranty-tool customer-profile-tool gateway-interceptor
+LAMBDA_FUNCTIONS ?= csv-parser stream-validator error-processor reviews-tool warranty-tool customer-profile-tool gateway-interceptor vendor-api
 RDS_CA_BUNDLE := infra/layers/rds-ca-bundle/rds-ca/global-bundle.pem
 RDS_CA_URL ?= https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem
 TEMPLATE := infra/template.yaml

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A scripted tour of the local stack: the onboarding pipeline with a clean file, a file
-# full of mistakes (and its report), a re-upload that changes prices, then every agent
-# tool. Run by `make demo` after `make up`.
+# full of mistakes (and its report), a re-upload that changes prices, every agent tool,
+# then the vendor journey with curl (upload URL, PUT, history, errors, report,
+# notification). Run by `make demo` after `make up`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . ./.local/env
@@ -77,4 +78,48 @@ base=$(sed -n 's/^listening on //p' "$gateway_log" | head -n1)
 echo "\$ devstack gateway --port 0   # $base/mcp"
 echo "\$ TOKEN=\$(devstack token --tenant tenanta)"
 .local/venv/bin/python scripts/mcp_demo.py "$base/mcp" "$("$DEVSTACK" token --tenant tenanta)"
+say "7. The vendor journey, with curl alone (devstack api plays API Gateway and the bucket notification)"
+api_log="$(mktemp)"
+"$DEVSTACK" api --port "${VENDOR_API_PORT:-8788}" 2>"$api_log" &
+api_pid=$!
+trap 'kill "$api_pid" "$gateway_pid" 2>/dev/null || true; rm -f "$gateway_log"' EXIT
+for _ in $(seq 1 100); do grep -q '^listening on ' "$api_log" && break; sleep 0.1; done
+API=$(sed -n 's/^listening on //p' "$api_log" | head -n1)
+[ -n "$API" ] || { cat "$api_log" >&2; echo "devstack api did not start" >&2; exit 1; }
+echo "devstack api: $API"
+show() { echo "\$ $*" | sed -E 's/Bearer [A-Za-z0-9._-]+/Bearer $TOKEN/'; }
+TOKEN=$("$DEVSTACK" token --vendor VEND002)
+file=events/csv/broken.csv
+name="vendor-journey-$RUN_ID.csv"
+size=$(stat -c %s "$file")
+show curl -s -X POST "$API/uploads" -H "Authorization: Bearer $TOKEN" -d "{\"file_name\": \"$name\", \"content_length\": $size}"
+ticket=$(curl -s -X POST "$API/uploads" -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \
+    -d "{\"file_name\": \"$name\", \"content_length\": $size}")
+echo "$ticket" | pretty
+upload_url=$(echo "$ticket" | field upload_url)
+show curl -s -X PUT "<upload_url>" -H 'content-type: text/csv' --data-binary @"$file"
+curl -s -o /dev/null -w 'HTTP %{http_code}\n' -X PUT "$upload_url" -H 'content-type: text/csv' --data-binary @"$file"
+show curl -s "$API/uploads?limit=20" -H "Authorization: Bearer $TOKEN" "  # until the upload is final"
+upload=""
+for _ in $(seq 1 120); do
+    upload=$(curl -s "$API/uploads?limit=20" -H "Authorization: Bearer $TOKEN" | python3 -c "
+import json, sys
+for u in json.load(sys.stdin)['uploads']:
+    if u['file_name'] == '$name' and u['status'] != 'processing':
+        print(json.dumps(u)); break")
+    [ -n "$upload" ] && break
+    sleep 1
+done
+[ -n "$upload" ] || { echo "the upload did not end in 2 minutes" >&2; exit 1; }
+echo "$upload" | pretty
+id=$(echo "$upload" | field upload_id)
+show curl -s "$API/uploads/$id/errors?limit=3" -H "Authorization: Bearer $TOKEN"
+curl -s "$API/uploads/$id/errors?limit=3" -H "Authorization: Bearer $TOKEN" | pretty
+show curl -s -L "$API/uploads/$id/report" -H "Authorization: Bearer $TOKEN"
+curl -s -L "$API/uploads/$id/report" -H "Authorization: Bearer $TOKEN" | tr -d '\r'
+say "   Another vendor asking for it gets what a missing upload gets"
+curl -s -w '  (HTTP %{http_code})\n' "$API/uploads/$id" -H "Authorization: Bearer $("$DEVSTACK" token --vendor VEND001)"
+say "   The upload-finished notification (the default JSON, as an SQS subscriber receives it)"
+show devstack notifications "$id"
+"$DEVSTACK" notifications "$id" --wait 10 | pretty
 say "Done."

@@ -63,6 +63,14 @@ export JWT_ISSUER=devstack
 export VENDOR_API_AUDIENCE=vendor-api
 export GATEWAY_AUDIENCE=agentcore-gateway
 export REVIEWS_TARGET_NAME=reviews
+# The vendor loop (DESIGN.md section 7): moto serves SNS and SQS on the S3 port.
+export AWS_ENDPOINT_URL_SNS=http://127.0.0.1:$S3_PORT
+export AWS_ENDPOINT_URL_SQS=http://127.0.0.1:$S3_PORT
+export UPLOAD_TOPIC_ARN=arn:aws:sns:us-east-1:123456789012:vendor-upload-finished
+export NOTIFICATIONS_QUEUE=vendor-upload-notifications
+export UPLOAD_EVENTS_QUEUE=vendor-upload-events
+export VENDOR_API_URL=http://127.0.0.1:8788
+export VENDOR_API_TOKEN_SECRET=local-vendor-api-token-secret
 ENV
 mv "$tmp" "$ENV_FILE"
 log "wrote $ENV_FILE"

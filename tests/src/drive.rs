@@ -7,6 +7,7 @@ use adapters::config::{DatabaseConfig, SessionLimits};
 use adapters::dynamodb::DynamoRecords;
 use adapters::postgres::PgCatalog;
 use adapters::s3::S3Objects;
+use adapters::sns::SnsNotifier;
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use devstack::esm::{self, BatchHandler, Consumer, DrainOptions, DrainReport, StreamPosition};
@@ -45,17 +46,23 @@ pub struct Ports {
     pub records: DynamoRecords,
     pub objects: S3Objects,
     pub bucket: String,
+    pub notifier: SnsNotifier,
+    pub vendor_api_url: String,
 }
 
 impl Ports {
     /// The stack's S3, and the catalog and records given (e.g. through a proxy).
     pub async fn new(catalog: PgCatalog, records: DynamoRecords) -> Arc<Ports> {
         let sdk = crate::stack::aws().await;
+        let notifications = adapters::config::NotificationConfig::from_source(&adapters::config::ProcessEnv)
+            .expect("notification settings");
         Arc::new(Ports {
             catalog,
             records,
             objects: S3Objects::new(adapters::s3::client(&sdk)),
             bucket: crate::stack::var("UPLOAD_BUCKET"),
+            notifier: SnsNotifier::new(adapters::sns::client(&sdk), notifications.upload_topic_arn),
+            vendor_api_url: notifications.vendor_api_url,
         })
     }
 
@@ -74,6 +81,16 @@ impl Ports {
             records: &self.records,
             objects: &self.objects,
             bucket: &self.bucket,
+            notify: self.notify(),
+        }
+    }
+
+    /// The finaliser's announcement over the catalog's outbox and the stack's topic.
+    pub fn notify(&self) -> domain::notify::Notify<'_> {
+        domain::notify::Notify {
+            outbox: &self.catalog,
+            notifier: &self.notifier,
+            vendor_api_url: &self.vendor_api_url,
         }
     }
 
@@ -82,6 +99,7 @@ impl Ports {
             ledger: &self.catalog,
             objects: &self.objects,
             bucket: &self.bucket,
+            notify: self.notify(),
         }
     }
 }
@@ -99,6 +117,43 @@ pub fn parser_settings() -> csv_parser::Settings {
         max_upload_bytes: config.max_upload_bytes,
         record_ttl_days: config.record_ttl_days,
         parse_lease: config.parse_lease,
+    }
+}
+
+/// csv-parser as the stack builds it (its S3, settings and topic) over records and a
+/// catalog of the test's (e.g. through a fault).
+pub struct ParserPorts<'s> {
+    stack: &'s devstack::upload::Stack,
+    objects: S3Objects,
+    settings: csv_parser::Settings,
+}
+
+impl<'s> ParserPorts<'s> {
+    pub async fn new(stack: &'s devstack::upload::Stack) -> ParserPorts<'s> {
+        let sdk = crate::stack::aws().await;
+        ParserPorts {
+            stack,
+            objects: S3Objects::new(adapters::s3::client(&sdk)),
+            settings: parser_settings(),
+        }
+    }
+
+    pub fn over<'a, R>(
+        &'a self,
+        records: &'a R,
+        ledger: &'a PgCatalog,
+    ) -> csv_parser::Parser<'a, S3Objects, R, PgCatalog> {
+        csv_parser::Parser {
+            objects: &self.objects,
+            records,
+            ledger,
+            settings: &self.settings,
+            notify: domain::notify::Notify {
+                outbox: ledger,
+                notifier: &self.stack.notifier,
+                vendor_api_url: &self.stack.vendor_api_url,
+            },
+        }
     }
 }
 
@@ -297,6 +352,7 @@ impl LocalReconciler {
             failed: &self.logs,
             settings: &self.settings,
             bucket: &a.config.upload_bucket,
+            notify: a.notify(),
         }
         .run(chrono::Utc::now())
         .await

@@ -24,7 +24,7 @@ pub struct CsvFile {
 /// row has a price the validator refuses, every `malformed_every`-th row too few fields
 /// (an error the parser records itself); 0 turns either off.
 pub fn csv_file(prefix: &str, total: u64, invalid_every: u64, malformed_every: u64) -> CsvFile {
-    let hits = |every: u64, i: u64| every > 0 && i % every == 0;
+    let hits = |every: u64, i: u64| every > 0 && i.is_multiple_of(every);
     let mut body = String::with_capacity(total as usize * 100 + HEADER.len());
     body.push_str(HEADER);
     let mut errors = 0;

@@ -12,3 +12,4 @@ pub mod runtime_api;
 pub mod stack;
 pub mod template;
 pub mod tools;
+pub mod vendor_api;

@@ -19,6 +19,17 @@ pub fn unique(tag: &str) -> String {
 pub const HEADER: &str =
     "vendor_product_id,product_name,category,sku,price,stock_quantity,brand,compare_at_price,weight_kg,image_url";
 
+/// A CSV of HEADER and these rows, newline-terminated.
+pub fn csv_body(rows: &[String]) -> Vec<u8> {
+    let mut s = String::from(HEADER);
+    for r in rows {
+        s.push('\n');
+        s.push_str(r);
+    }
+    s.push('\n');
+    s.into_bytes()
+}
+
 /// A valid row for HEADER.
 pub fn valid_row(prefix: &str, i: usize, price: &str) -> String {
     format!("{prefix}-P{i},Product {i},Electronics,{prefix}-SKU-{i},{price},{},Acme,,1.5,https://example.com/{i}.png", 10 + i)

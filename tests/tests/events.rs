@@ -50,3 +50,19 @@ fn the_error_processor_sample_decodes_into_error_rows() {
         "a malformed row's cells are not reported"
     );
 }
+
+#[test]
+fn the_reconciler_re_drives_the_s3_event_of_a_parser_failure_record() {
+    let event = upload_reconciler::parser_event(&read("upload-reconciler/parser-on-failure.json"))
+        .expect("the S3 event in requestPayload");
+    let object = &event.records[0].s3.object;
+    assert_eq!(
+        object.version_id.as_deref(),
+        Some("3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY")
+    );
+    assert_eq!(object.sequencer.as_deref(), Some("0055AED6DCD90281E6"));
+    // The scheduled event is read by nobody: any JSON object is a valid trigger.
+    let scheduled: serde_json::Value =
+        serde_json::from_str(&read("upload-reconciler/scheduled.json")).expect("JSON");
+    assert_eq!(scheduled["detail-type"], "Scheduled Event");
+}

@@ -6,11 +6,10 @@
 //! [`e2e::http_faults::HttpFaultProxy`]; the stream, the test's reads and other tests
 //! reach DynamoDB Local directly.
 
-use adapters::s3::S3Objects;
-use csv_parser::{Outcome, Parser};
+use csv_parser::Outcome;
 use e2e::drive::{
-    catalog, consumers, drain, error_handler, observed, parser_settings, records, serial, snapshot,
-    validator_handler, Ports, Tally,
+    catalog, consumers, drain, error_handler, observed, records, serial, snapshot, validator_handler,
+    ParserPorts, Ports, Tally,
 };
 use e2e::exact::{assert_exact, csv_file};
 use e2e::http_faults::{Fault, HttpFaultProxy};
@@ -49,18 +48,12 @@ async fn dynamodb_stopped_during_the_parse_fails_the_invocation_and_the_retry_wr
     .await
     .expect("proxy");
     let sdk = e2e::stack::aws().await;
-    let (objects, records, ledger) = (
-        S3Objects::new(adapters::s3::client(&sdk)),
+    let (records, ledger) = (
         records(&proxy.client(&sdk)),
         catalog(&database_url(), Default::default()).await,
     );
-    let settings = parser_settings();
-    let parser = Parser {
-        objects: &objects,
-        records: &records,
-        ledger: &ledger,
-        settings: &settings,
-    };
+    let parts = ParserPorts::new(&stack).await;
+    let parser = parts.over(&records, &ledger);
 
     let from = snapshot(&stack).await;
     let (event, upload_id) = put_with_event(&stack, &format!("uploads/VEND001/{p}.csv"), file.body).await;
@@ -135,18 +128,10 @@ async fn throttled_and_partial_batch_writes_are_retried_with_backoff_and_nothing
     .expect("proxy");
     let sdk = e2e::stack::aws().await;
     let throttled = proxy.client(&sdk);
-    let (objects, ledger) = (
-        S3Objects::new(adapters::s3::client(&sdk)),
-        catalog(&database_url(), Default::default()).await,
-    );
+    let ledger = catalog(&database_url(), Default::default()).await;
     let parser_records = records(&throttled);
-    let settings = parser_settings();
-    let parser = Parser {
-        objects: &objects,
-        records: &parser_records,
-        ledger: &ledger,
-        settings: &settings,
-    };
+    let parts = ParserPorts::new(&stack).await;
+    let parser = parts.over(&parser_records, &ledger);
 
     let from = snapshot(&stack).await;
     let (event, upload_id) = put_with_event(&stack, &format!("uploads/VEND002/{p}.csv"), file.body).await;
@@ -203,19 +188,10 @@ async fn two_quick_puts_of_one_key_are_two_uploads_and_a_retry_after_an_overwrit
 
     // The first upload's parse fails at its first write, after the key was overwritten;
     // Lambda's retry comes later still.
-    let sdk = e2e::stack::aws().await;
-    let (objects, ledger) = (
-        S3Objects::new(adapters::s3::client(&sdk)),
-        catalog(&database_url(), Default::default()).await,
-    );
+    let ledger = catalog(&database_url(), Default::default()).await;
     let failing = Interposed::new(records(&stack.dynamodb), At::Fail(0));
-    let settings = parser_settings();
-    let parser = Parser {
-        objects: &objects,
-        records: &failing,
-        ledger: &ledger,
-        settings: &settings,
-    };
+    let parts = ParserPorts::new(&stack).await;
+    let parser = parts.over(&failing, &ledger);
     let err = parser
         .handle(&event_a)
         .await
@@ -252,21 +228,12 @@ async fn a_duplicate_concurrent_parse_is_busy_and_never_resets_a_decided_item() 
     let p = unique("TWICE");
     let file = csv_file(&p, 150, 15, 0);
 
-    let sdk = e2e::stack::aws().await;
-    let (objects, ledger) = (
-        S3Objects::new(adapters::s3::client(&sdk)),
-        catalog(&database_url(), Default::default()).await,
-    );
+    let ledger = catalog(&database_url(), Default::default()).await;
     // The first invocation waits at its first write, holding the parse.
     let slow = Interposed::new(records(&stack.dynamodb), At::Pause(0));
     let gate = slow.gate.clone();
-    let settings = parser_settings();
-    let first = Parser {
-        objects: &objects,
-        records: &slow,
-        ledger: &ledger,
-        settings: &settings,
-    };
+    let parts = ParserPorts::new(&stack).await;
+    let first = parts.over(&slow, &ledger);
     let second = stack.parser.parser();
     let ports = Ports::with_database(&database_url()).await;
 

@@ -53,6 +53,11 @@ async fn postgres_down_during_validation_marks_nothing_and_the_retry_completes_e
         records: &records,
         objects: &objects,
         bucket: &stack.bucket,
+        notify: domain::notify::Notify {
+            outbox: &catalog,
+            notifier: &stack.notifier,
+            vendor_api_url: &stack.vendor_api_url,
+        },
     };
     let batch: Event = serde_json::from_value(insert_batch_json(&pending)).expect("a stream event");
     let all: Vec<String> = batch

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 type TestResult = anyhow::Result<()>;
 
 /// Logical id → cargo binary (crate) name.
-const FUNCTIONS: [(&str, &str); 7] = [
+const FUNCTIONS: [(&str, &str); 9] = [
     ("CsvParserFunction", "csv-parser"),
     ("StreamValidatorFunction", "stream-validator"),
     ("ErrorProcessorFunction", "error-processor"),
@@ -21,6 +21,8 @@ const FUNCTIONS: [(&str, &str); 7] = [
     ("WarrantyToolFunction", "warranty-tool"),
     ("CustomerProfileToolFunction", "customer-profile-tool"),
     ("GatewayInterceptorFunction", "gateway-interceptor"),
+    ("VendorApiFunction", "vendor-api"),
+    ("UploadReconcilerFunction", "upload-reconciler"),
 ];
 
 /// Logical id, stream event name, expected filter pattern.
@@ -336,7 +338,7 @@ fn every_function_is_an_arm64_cargo_lambda_binary_with_json_logs() -> TestResult
         .into_iter()
         .collect();
     let expected: BTreeSet<String> = FUNCTIONS.iter().map(|(id, _)| id.to_string()).collect();
-    assert_eq!(declared, expected, "exactly the seven functions");
+    assert_eq!(declared, expected, "exactly the functions of FUNCTIONS");
 
     for (id, binary) in FUNCTIONS {
         let r = resource(&template, id)?;
@@ -406,14 +408,10 @@ fn every_function_is_an_arm64_cargo_lambda_binary_with_json_logs() -> TestResult
 fn functions_get_the_environment_their_code_reads() -> TestResult {
     use adapters::config::{
         CUSTOMER_PROFILE_TABLE, MAX_UPLOAD_BYTES, PRODUCT_REVIEWS_TABLE, RECORD_TTL_DAYS, UPLOAD_BUCKET,
-        UPLOAD_RECORDS_TABLE, WARRANTY_TABLE,
+        UPLOAD_RECORDS_TABLE, UPLOAD_TOPIC_ARN, VENDOR_API_URL, WARRANTY_TABLE,
     };
     let template = load_template()?;
-    let pipeline = [
-        UPLOAD_RECORDS_TABLE,
-        UPLOAD_BUCKET,
-        MAX_UPLOAD_BYTES,
-        RECORD_TTL_DAYS,
+    let database = [
         "DB_AUTH_MODE",
         "DB_HOST",
         "DB_PORT",
@@ -422,7 +420,37 @@ fn functions_get_the_environment_their_code_reads() -> TestResult {
         "DB_SECRET_ARN",
         "DB_CA_BUNDLE",
     ];
-    let expected: [(&str, &[&str]); 7] = [
+    let pipeline: Vec<&str> = [
+        UPLOAD_RECORDS_TABLE,
+        UPLOAD_BUCKET,
+        MAX_UPLOAD_BYTES,
+        RECORD_TTL_DAYS,
+        UPLOAD_TOPIC_ARN,
+        VENDOR_API_URL,
+    ]
+    .into_iter()
+    .chain(database)
+    .collect();
+    let vendor_api: Vec<&str> = [
+        UPLOAD_BUCKET,
+        MAX_UPLOAD_BYTES,
+        vendor_api::VENDOR_CLAIM_ENV,
+        vendor_api::TOKEN_SECRET_ENV,
+    ]
+    .into_iter()
+    .chain(database)
+    .collect();
+    let reconciler: Vec<&str> = pipeline
+        .iter()
+        .copied()
+        .chain([
+            "RECONCILE_AFTER",
+            "PARSER_FAILURE_QUEUE_URL",
+            "VALIDATOR_FAILURE_QUEUE_URL",
+            "ERROR_PROCESSOR_FAILURE_QUEUE_URL",
+        ])
+        .collect();
+    let expected: [(&str, &[&str]); 9] = [
         ("CsvParserFunction", &pipeline),
         ("StreamValidatorFunction", &pipeline),
         ("ErrorProcessorFunction", &pipeline),
@@ -440,6 +468,8 @@ fn functions_get_the_environment_their_code_reads() -> TestResult {
             "GatewayInterceptorFunction",
             &["TENANT_CLAIM", "REVIEWS_TARGET_NAME"],
         ),
+        ("VendorApiFunction", &vendor_api),
+        ("UploadReconcilerFunction", &reconciler),
     ];
     for (id, names) in expected {
         let vars = properties(&template, id)?
@@ -760,5 +790,255 @@ fn the_reviews_role_queries_only_the_tenant_index() -> TestResult {
         Some(&json!({"Fn::Sub": "${ProductReviewsTable.Arn}/index/tenant_id-product_id-index"})),
         "the index only, never the table"
     );
+    Ok(())
+}
+
+/// The functions that can make an upload final, and so publish its notification.
+const FINALISERS: [(&str, &str); 4] = [
+    ("CsvParserFunction", "CsvParserRole"),
+    ("StreamValidatorFunction", "StreamValidatorRole"),
+    ("ErrorProcessorFunction", "ErrorProcessorRole"),
+    ("UploadReconcilerFunction", "UploadReconcilerRole"),
+];
+
+/// Every (role, action, resource) the template grants.
+fn grants(template: &Value) -> anyhow::Result<Vec<(String, String, Value)>> {
+    let mut out = Vec::new();
+    for role in ids_of_type(template, "AWS::IAM::Role")? {
+        for statement in role_statements(template, &role)? {
+            let resources = match statement.get("Resource") {
+                Some(Value::Array(items)) => items.clone(),
+                Some(one) => vec![one.clone()],
+                None => Vec::new(),
+            };
+            for action in string_list(statement.get("Action")) {
+                for resource in &resources {
+                    out.push((role.clone(), action.clone(), resource.clone()));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[test]
+fn the_upload_topic_is_encrypted_and_only_the_finalisers_publish_to_it() -> TestResult {
+    let template = load_template()?;
+    let topics = ids_of_type(&template, "AWS::SNS::Topic")?;
+    assert_eq!(topics, vec!["UploadFinishedTopic".to_string()]);
+    let topic = properties(&template, "UploadFinishedTopic")?;
+    assert!(
+        topic
+            .get("KmsMasterKeyId")
+            .is_some_and(|k| k.as_str().is_some_and(|s| !s.is_empty())),
+        "the topic is encrypted at rest"
+    );
+    let publishers: BTreeSet<String> = grants(&template)?
+        .into_iter()
+        .filter(|(_, action, _)| action.starts_with("sns:"))
+        .map(|(role, action, resource)| {
+            assert_eq!(action, "sns:Publish", "{role}");
+            assert_eq!(
+                resource,
+                json!({"Ref": "UploadFinishedTopic"}),
+                "{role} publishes to the topic only"
+            );
+            role
+        })
+        .collect();
+    let want: BTreeSet<String> = FINALISERS.iter().map(|(_, role)| role.to_string()).collect();
+    assert_eq!(publishers, want, "exactly the finalising functions may publish");
+    for (function, _) in FINALISERS {
+        let vars = properties(&template, function)?
+            .pointer("/Environment/Variables")
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(
+            vars.get("UPLOAD_TOPIC_ARN"),
+            Some(&json!({"Ref": "UploadFinishedTopic"})),
+            "{function}"
+        );
+        let url = vars
+            .get("VENDOR_API_URL")
+            .map(Value::to_string)
+            .unwrap_or_default();
+        assert!(
+            url.contains("${VendorHttpApi}.execute-api"),
+            "{function}: report links go to the vendor API: {url}"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn the_vendor_api_serves_exactly_the_five_routes_behind_its_jwt_authorizer() -> TestResult {
+    let template = load_template()?;
+    let api = properties(&template, "VendorHttpApi")?;
+    assert_eq!(
+        resource(&template, "VendorHttpApi")?.get("Type"),
+        Some(&json!("AWS::Serverless::HttpApi"))
+    );
+    assert_eq!(api.pointer("/Auth/DefaultAuthorizer"), Some(&json!("VendorJwt")));
+    let jwt = api
+        .pointer("/Auth/Authorizers/VendorJwt")
+        .ok_or_else(|| anyhow::anyhow!("no VendorJwt authorizer"))?;
+    assert_eq!(
+        jwt.get("IdentitySource"),
+        Some(&json!("$request.header.Authorization"))
+    );
+    assert_eq!(
+        jwt.pointer("/JwtConfiguration/issuer"),
+        Some(&json!({"Ref": "VendorJwtIssuer"}))
+    );
+    assert_eq!(
+        jwt.pointer("/JwtConfiguration/audience"),
+        Some(&json!({"Ref": "VendorJwtAudiences"}))
+    );
+    for parameter in ["VendorJwtIssuer", "VendorJwtAudiences", "VendorClaim"] {
+        assert!(
+            template.pointer(&format!("/Parameters/{parameter}")).is_some(),
+            "{parameter}"
+        );
+    }
+    assert!(api.get("AccessLogSettings").is_some(), "access logs");
+
+    let function = properties(&template, "VendorApiFunction")?;
+    assert_eq!(
+        function.pointer("/Environment/Variables/VENDOR_CLAIM"),
+        Some(&json!({"Ref": "VendorClaim"}))
+    );
+    let events = function
+        .get("Events")
+        .and_then(Value::as_object)
+        .ok_or_else(|| anyhow::anyhow!("VendorApiFunction has no Events"))?;
+    let mut routes = BTreeSet::new();
+    for (name, event) in events {
+        assert_eq!(event.get("Type"), Some(&json!("HttpApi")), "{name}");
+        let p = event.get("Properties").cloned().unwrap_or_default();
+        assert_eq!(p.get("ApiId"), Some(&json!({"Ref": "VendorHttpApi"})), "{name}");
+        // A number here passes the linters but fails the SAM translator.
+        assert_eq!(p.get("PayloadFormatVersion"), Some(&json!("2.0")), "{name}");
+        assert!(
+            p.get("Auth").is_none(),
+            "{name}: no route opts out of the JWT authorizer"
+        );
+        let method = p.get("Method").and_then(Value::as_str).unwrap_or_default();
+        let path = p.get("Path").and_then(Value::as_str).unwrap_or_default();
+        routes.insert(format!("{method} {path}"));
+    }
+    let want: BTreeSet<String> = vendor_api::routes::ALL.iter().map(|r| r.to_string()).collect();
+    assert_eq!(
+        routes, want,
+        "the template's routes are the ones the handler serves"
+    );
+    for output in ["VendorApiUrl", "UploadFinishedTopicArn"] {
+        assert!(
+            template.pointer(&format!("/Outputs/{output}")).is_some(),
+            "output {output}"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn the_vendor_api_may_presign_put_on_uploads_and_get_on_reports_and_nothing_else() -> TestResult {
+    let template = load_template()?;
+    let bucket = "arn:${AWS::Partition}:s3:::${BucketNamePrefix}-${AWS::AccountId}-${AWS::Region}";
+    let mut s3 = BTreeSet::new();
+    for (role, action, resource) in grants(&template)? {
+        if role != "VendorApiRole" {
+            continue;
+        }
+        let service = action.split(':').next().unwrap_or_default().to_string();
+        assert!(
+            ["logs", "s3", "ec2", "rds-db", "secretsmanager", "kms"].contains(&service.as_str()),
+            "vendor-api may not {action}"
+        );
+        if service == "s3" {
+            let arn = resource.get("Fn::Sub").cloned().unwrap_or(resource);
+            s3.insert((
+                action,
+                arn.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| arn.to_string()),
+            ));
+        }
+    }
+    let want: BTreeSet<(String, String)> = [
+        ("s3:PutObject".to_string(), format!("{bucket}/uploads/*")),
+        ("s3:GetObject".to_string(), format!("{bucket}/reports/*")),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(s3, want);
+    Ok(())
+}
+
+#[test]
+fn the_reconciler_runs_every_five_minutes_one_run_at_a_time_with_a_role_scoped_to_its_work() -> TestResult {
+    let template = load_template()?;
+    let function = properties(&template, "UploadReconcilerFunction")?;
+    assert_eq!(
+        function.pointer("/Events/EveryFiveMinutes/Properties/Schedule"),
+        Some(&json!("rate(5 minutes)"))
+    );
+    assert_eq!(function.get("ReservedConcurrentExecutions"), Some(&json!(1)));
+    let mut by_service: BTreeSet<(String, String)> = BTreeSet::new();
+    for (role, action, resource) in grants(&template)? {
+        if role != "UploadReconcilerRole" {
+            continue;
+        }
+        let service = action.split(':').next().unwrap_or_default().to_string();
+        if ["dynamodb", "sqs", "sns"].contains(&service.as_str()) {
+            by_service.insert((action, resource.to_string()));
+        }
+    }
+    let want: BTreeSet<(String, String)> = [
+        (
+            "dynamodb:BatchGetItem",
+            json!({"Fn::GetAtt": ["UploadRecordsTable", "Arn"]}),
+        ),
+        (
+            "dynamodb:BatchWriteItem",
+            json!({"Fn::GetAtt": ["UploadRecordsTable", "Arn"]}),
+        ),
+        (
+            "dynamodb:PutItem",
+            json!({"Fn::GetAtt": ["UploadRecordsTable", "Arn"]}),
+        ),
+        (
+            "dynamodb:Query",
+            json!({"Fn::Sub": "${UploadRecordsTable.Arn}/index/StatusIndex"}),
+        ),
+        (
+            "sqs:ReceiveMessage",
+            json!({"Fn::GetAtt": ["CsvParserDLQ", "Arn"]}),
+        ),
+        (
+            "sqs:ReceiveMessage",
+            json!({"Fn::GetAtt": ["StreamValidatorDLQ", "Arn"]}),
+        ),
+        (
+            "sqs:ReceiveMessage",
+            json!({"Fn::GetAtt": ["ErrorProcessorDLQ", "Arn"]}),
+        ),
+        (
+            "sqs:DeleteMessage",
+            json!({"Fn::GetAtt": ["CsvParserDLQ", "Arn"]}),
+        ),
+        (
+            "sqs:DeleteMessage",
+            json!({"Fn::GetAtt": ["StreamValidatorDLQ", "Arn"]}),
+        ),
+        (
+            "sqs:DeleteMessage",
+            json!({"Fn::GetAtt": ["ErrorProcessorDLQ", "Arn"]}),
+        ),
+        ("sns:Publish", json!({"Ref": "UploadFinishedTopic"})),
+    ]
+    .into_iter()
+    .map(|(a, r)| (a.to_string(), r.to_string()))
+    .collect();
+    assert_eq!(by_service, want, "the reconciler's DynamoDB, SQS and SNS grants");
     Ok(())
 }

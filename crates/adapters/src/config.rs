@@ -103,6 +103,35 @@ pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 100 * 1024 * 1024;
 /// UploadRecords items expire this many days after their upload.
 pub const DEFAULT_RECORD_TTL_DAYS: i64 = 30;
 
+pub const UPLOAD_TOPIC_ARN: &str = "UPLOAD_TOPIC_ARN";
+pub const VENDOR_API_URL: &str = "VENDOR_API_URL";
+
+/// Where a finaliser announces a final upload (DESIGN.md §7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotificationConfig {
+    /// The SNS topic of "upload finished" messages.
+    pub upload_topic_arn: String,
+    /// The vendor API's base URL: the report link in a notification points at it.
+    pub vendor_api_url: String,
+}
+
+impl NotificationConfig {
+    pub fn from_source(src: &(impl Source + ?Sized)) -> Result<Self, ConfigError> {
+        Ok(NotificationConfig {
+            upload_topic_arn: required(
+                src,
+                UPLOAD_TOPIC_ARN,
+                "the SNS topic for upload-finished notifications",
+            )?,
+            vendor_api_url: required(
+                src,
+                VENDOR_API_URL,
+                "the vendor API's base URL (https://...), where notifications link the report",
+            )?,
+        })
+    }
+}
+
 /// How the functions reach PostgreSQL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatabaseConfig {

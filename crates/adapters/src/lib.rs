@@ -4,7 +4,8 @@
 //! | feature | what |
 //! |---|---|
 //! | `dynamodb` | `UploadRecords` items, and the tools' ProductReviews, Warranty, CustomerProfile |
-//! | `s3` | the upload bucket |
+//! | `s3` | the upload bucket, presigned URLs |
+//! | `sns` | the upload-finished topic |
 //! | `postgres` | the pool (URL, RDS IAM, Secrets Manager), vendors, the ledger, the catalog |
 //! | `migrations` | the SQL migrations, embedded (devstack and deploys only) |
 //! | `sqs` | the on-failure destinations (csv-parser's async failures, the stream mappings') |
@@ -22,12 +23,16 @@ pub mod config;
 pub mod dynamodb;
 #[cfg(feature = "gateway")]
 pub mod gateway;
-#[cfg(all(feature = "dynamodb", feature = "s3", feature = "postgres"))]
+#[cfg(all(feature = "dynamodb", feature = "s3", feature = "postgres", feature = "sns"))]
 pub mod pipeline;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "s3")]
+pub mod presign;
+#[cfg(feature = "s3")]
 pub mod s3;
+#[cfg(feature = "sns")]
+pub mod sns;
 #[cfg(feature = "sqs")]
 pub mod sqs;
 #[cfg(feature = "streams")]

@@ -20,6 +20,7 @@ use chrono::{DateTime, Duration, Utc};
 use domain::codes::ErrorCode;
 use domain::csv_input::{CsvRows, HeaderOutcome, RowOutcome};
 use domain::model::{first_error_type, record_id, ProductData, RecordStatus, RowError, UploadRecord};
+use domain::notify::Notify;
 use domain::ports::{
     Claim, FileFailure, ObjectInfo, ObjectStore, RecordStore, StartOutcome, UploadCompletion, UploadIntake,
     UploadStart, VendorDirectory,
@@ -47,6 +48,9 @@ pub struct Parser<'a, O, R, L> {
     pub records: &'a R,
     pub ledger: &'a L,
     pub settings: &'a Settings,
+    /// Announces the upload when this parser ends it (file-level failure, or every row
+    /// decided before the parse finished).
+    pub notify: Notify<'a>,
 }
 
 /// What became of one S3 record.
@@ -127,7 +131,7 @@ where
             if state.status.is_final() || state.parsed {
                 tracing::info!("redelivered event for an upload already parsed; nothing to write");
                 // A crash after the last write may have left the end unrecorded.
-                domain::finalise::finalise(self.ledger, self.objects, bucket, &id).await?;
+                domain::finalise::finalise(self.ledger, self.objects, bucket, &id, self.notify).await?;
                 return Ok(Outcome::AlreadyParsed { upload_id: id });
             }
         }
@@ -223,7 +227,7 @@ where
             StartOutcome::Parsed => {
                 tracing::info!("redelivered event for an upload already parsed; nothing to write");
                 // A crash after the last write may have left the end unrecorded.
-                domain::finalise::finalise(self.ledger, self.objects, bucket, &id).await?;
+                domain::finalise::finalise(self.ledger, self.objects, bucket, &id, self.notify).await?;
                 return Ok(Outcome::AlreadyParsed { upload_id: id });
             }
             StartOutcome::Resume => {
@@ -247,7 +251,7 @@ where
         }
         self.ledger.mark_parsed(&id).await?;
         // Every row may already have been decided while we were writing.
-        domain::finalise::finalise(self.ledger, self.objects, bucket, &id).await?;
+        domain::finalise::finalise(self.ledger, self.objects, bucket, &id, self.notify).await?;
         tracing::info!(total_records = total, "upload parsed");
         Ok(Outcome::Parsed {
             upload_id: id,
@@ -397,6 +401,7 @@ where
             })
             .await?;
         tracing::warn!(error_type = error_type.as_str(), "upload failed at file level");
+        self.notify.announce(ctx.upload_id).await;
         Ok(Outcome::Failed {
             upload_id: ctx.upload_id.to_string(),
             error_type,
@@ -444,6 +449,7 @@ impl Wiring {
             records: &self.adapters.records,
             ledger: &self.adapters.catalog,
             settings: &self.settings,
+            notify: self.adapters.notify(),
         }
     }
 }

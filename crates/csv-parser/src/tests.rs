@@ -52,6 +52,7 @@ async fn run(mem: &Memory, key_in_event: &str, body: Option<&str>) -> Outcome {
         records: mem,
         ledger: mem,
         settings: &SETTINGS,
+        notify: mem.notify(),
     };
     let outcomes = parser
         .handle(&event(key_in_event, "00A1"))
@@ -220,6 +221,7 @@ async fn the_version_the_event_names_is_read_even_after_an_overwrite() {
         records: &mem,
         ledger: &mem,
         settings: &SETTINGS,
+        notify: mem.notify(),
     };
     let put = |version: &'static str, sequencer: &'static str| {
         let mut put = s3_put("b", key, sequencer);
@@ -294,6 +296,7 @@ async fn a_parse_that_fails_half_way_releases_its_lease_and_the_retry_finishes_i
         records: &mem,
         ledger: &mem,
         settings: &SETTINGS,
+        notify: mem.notify(),
     };
     let event = event(key, "00B1");
     mem.fail("put_all", None, 1);
@@ -323,4 +326,36 @@ async fn a_parse_that_fails_half_way_releases_its_lease_and_the_retry_finishes_i
     );
     let rows: Vec<u64> = mem.items_of(&upload_id).iter().map(|i| i.row_number).collect();
     assert_eq!(rows, vec![1, 2, 3, 4], "every item once");
+}
+
+#[tokio::test]
+async fn a_file_level_failure_is_announced_once_even_when_redelivered() {
+    let mem = memory();
+    let outcome = run(&mem, "uploads/VEND009/late.csv", Some(CSV)).await;
+    let Outcome::Failed { upload_id, .. } = outcome else {
+        panic!("{outcome:?}")
+    };
+    run(&mem, "uploads/VEND009/late.csv", None).await;
+    let sent = mem.topic.defaults(&upload_id);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["status"], "failed");
+    assert_eq!(sent[0]["file_name"], "late.csv");
+    assert_eq!(sent[0]["total_records"], 0);
+    assert!(sent[0]["success_rate_percent"].is_null());
+    assert_eq!(
+        sent[0]["report_url"],
+        format!("https://vendor-api.test/uploads/{upload_id}/report").as_str()
+    );
+    let n = &mem.topic.of(&upload_id)[0];
+    assert_eq!(n.subject, "Product upload failed: late.csv (0% valid)");
+    assert!(mem.outbox(&upload_id).is_some_and(|o| o.published.is_some()));
+}
+
+#[tokio::test]
+async fn a_parse_is_not_announced_before_its_rows_are_decided() {
+    let mem = memory();
+    let Outcome::Parsed { upload_id, .. } = run(&mem, "uploads/VEND001/wip.csv", Some(CSV)).await else {
+        panic!("not parsed")
+    };
+    assert_eq!(mem.topic.of(&upload_id).len(), 0);
 }

@@ -25,6 +25,7 @@ async fn parse(mem: &Memory, key: &str, body: Vec<u8>) -> Outcome {
         records: mem,
         ledger: mem,
         settings: &BIG,
+        notify: mem.notify(),
     };
     let event = event(&domain::upload::encode_event_key(key), "00A1");
     let outcomes = parser

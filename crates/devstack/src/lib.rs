@@ -5,11 +5,13 @@
 
 use std::path::PathBuf;
 
+pub mod api;
 pub mod env;
 pub mod esm;
 pub mod functions;
 pub mod gateway;
 pub mod jwt;
+pub mod notifications;
 pub mod progress;
 pub mod reconcile;
 pub mod setup;
@@ -18,6 +20,7 @@ mod setup_tables;
 pub mod token;
 pub mod tool;
 pub mod upload;
+pub mod vendor_loop;
 
 /// `devstack upload FILE --vendor VENDOR_ID [--name NAME] [--redeliver]`
 #[derive(Debug, Clone, PartialEq, Eq)]

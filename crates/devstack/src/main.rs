@@ -70,6 +70,27 @@ enum Command {
         #[arg(long, default_value_t = devstack::gateway::DEFAULT_PORT)]
         port: u16,
     },
+    /// Serve the vendor API as API Gateway would (routes, JWT authorizer, payload 2.0
+    /// events) and process files PUT through its upload URLs; runs until stopped.
+    Api {
+        /// The loopback port (0: any free one; the line on stderr names it).
+        #[arg(long, default_value_t = devstack::api::DEFAULT_PORT)]
+        port: u16,
+        /// Stop when standard input closes (for test harnesses).
+        #[arg(long)]
+        exit_with_stdin: bool,
+    },
+    /// Print, as JSON lines, the `default` JSON of each upload-finished message the topic
+    /// delivered for UPLOAD_ID (to the queue `make up` subscribed).
+    Notifications {
+        upload_id: String,
+        /// Wait up to this many seconds for a first message.
+        #[arg(long, default_value_t = 0)]
+        wait: u64,
+        /// Print each message's SNS envelope (subject, attributes, message) instead.
+        #[arg(long)]
+        envelope: bool,
+    },
     /// Call an agent tool's Lambda as the Gateway would and print its JSON result.
     Tool {
         /// The plain tool name, e.g. get_product_reviews.
@@ -109,6 +130,15 @@ async fn main() -> ExitCode {
             println!("{token}");
         }),
         Command::Gateway { port } => devstack::gateway::run(port).await,
+        Command::Api {
+            port,
+            exit_with_stdin,
+        } => devstack::api::run(port, exit_with_stdin).await,
+        Command::Notifications {
+            upload_id,
+            wait,
+            envelope,
+        } => devstack::notifications::run(&upload_id, std::time::Duration::from_secs(wait), envelope).await,
         Command::Tool {
             tool_name,
             args,

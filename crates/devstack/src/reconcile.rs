@@ -115,6 +115,7 @@ pub async fn run(older_than: Option<Duration>) -> anyhow::Result<()> {
         failed: &failed,
         settings: &settings,
         bucket: &adapters.config.upload_bucket,
+        notify: adapters.notify(),
     };
     let cutoff = domain::reconcile::stuck_before(chrono::Utc::now(), reconcile_after);
     let report = reconciler.run(cutoff).await?;

@@ -33,6 +33,8 @@ pub async fn run() -> anyhow::Result<SetupReport> {
         ensure_bucket(&s3, &settings.upload_bucket),
         migrate(&settings.database_url),
     )?;
+    // After the bucket: its S3 -> SQS notification is part of it.
+    crate::vendor_loop::setup(&sdk, &s3).await?;
     let (tables_created, tables_existing, items_seeded) = tables;
     let report = SetupReport {
         tables_created,

@@ -36,11 +36,16 @@ pub struct Stack {
     pub table: String,
     pub region: String,
     pub database_url: String,
+    /// The upload-finished topic, for handlers a caller wires by hand.
+    pub notifier: adapters::sns::SnsNotifier,
+    /// `VENDOR_API_URL`: where notifications link reports.
+    pub vendor_api_url: String,
 }
 
 impl Stack {
     pub async fn from_env() -> anyhow::Result<Stack> {
         let config = adapters::config::PipelineConfig::from_env()?;
+        let notifications = adapters::config::NotificationConfig::from_source(&adapters::config::ProcessEnv)?;
         let aws = adapters::aws::sdk_config().await;
         let database_url = match &config.database {
             adapters::config::DatabaseConfig::Url(url) => url.clone(),
@@ -70,6 +75,11 @@ impl Stack {
                 .map(|r| r.to_string())
                 .unwrap_or_else(|| "us-east-1".into()),
             database_url,
+            notifier: adapters::sns::SnsNotifier::new(
+                adapters::sns::client(&aws),
+                notifications.upload_topic_arn.clone(),
+            ),
+            vendor_api_url: notifications.vendor_api_url,
         })
     }
 

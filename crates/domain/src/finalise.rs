@@ -8,6 +8,7 @@
 //! a page at a time (`report_upload`), so memory never holds the whole report.
 
 use crate::error::PortError;
+use crate::notify::Notify;
 use crate::ports::{ObjectStore, UploadCompletion};
 use crate::report_upload;
 use crate::upload::{report_key, UploadStatus};
@@ -18,6 +19,7 @@ pub async fn finalise(
     objects: &(impl ObjectStore + ?Sized),
     bucket: &str,
     upload_id: &str,
+    notify: Notify<'_>,
 ) -> Result<Option<UploadStatus>, PortError> {
     let Some(state) = ledger.state(upload_id).await? else {
         return Ok(None);
@@ -37,6 +39,7 @@ pub async fn finalise(
         None
     };
     ledger.finish(upload_id, status, key.as_deref()).await?;
+    notify.announce(upload_id).await;
     tracing::info!(upload_id, status = status.as_str(), "upload final");
     Ok(Some(status))
 }

@@ -6,9 +6,12 @@
 
 pub mod codes;
 pub mod csv_input;
+pub mod dates;
 pub mod error;
 pub mod finalise;
 pub mod model;
+pub mod notify;
+pub mod paging;
 pub mod ports;
 pub mod reconcile;
 pub mod report;
@@ -18,6 +21,7 @@ pub mod tools;
 pub mod upload;
 pub mod validation;
 pub mod vendor;
+pub mod vendor_api;
 
 pub use codes::ErrorCode;
 

@@ -9,6 +9,7 @@ use adapters::streams::for_each_upload;
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use domain::model::{RecordStatus, UploadRecord};
+use domain::notify::Notify;
 use domain::ports::{ErrorLedger, ErrorRow, ObjectStore, UploadCompletion};
 use domain::PortError;
 
@@ -16,6 +17,8 @@ pub struct ErrorProcessor<'a, L, O> {
     pub ledger: &'a L,
     pub objects: &'a O,
     pub bucket: &'a str,
+    /// Announces the upload when this batch ends it.
+    pub notify: Notify<'a>,
 }
 
 impl<L: ErrorLedger + UploadCompletion, O: ObjectStore> ErrorProcessor<'_, L, O> {
@@ -44,7 +47,7 @@ impl<L: ErrorLedger + UploadCompletion, O: ObjectStore> ErrorProcessor<'_, L, O>
             .record_errors(upload_id, &first.vendor_id, &error_rows)
             .await?;
         tracing::info!(fresh, "error rows recorded");
-        domain::finalise::finalise(self.ledger, self.objects, self.bucket, upload_id).await?;
+        domain::finalise::finalise(self.ledger, self.objects, self.bucket, upload_id, self.notify).await?;
         Ok(())
     }
 }
@@ -67,6 +70,7 @@ impl Wiring {
             ledger: &a.catalog,
             objects: &a.objects,
             bucket: &a.config.upload_bucket,
+            notify: a.notify(),
         }
         .handle(event)
         .await

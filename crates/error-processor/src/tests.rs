@@ -101,6 +101,7 @@ async fn deliver(mem: &Memory, event: &Event) -> Vec<String> {
         ledger: mem,
         objects: mem,
         bucket: BUCKET,
+        notify: mem.notify(),
     };
     let mut failed: Vec<String> = processor
         .handle(event)
@@ -337,4 +338,74 @@ async fn a_report_larger_than_a_part_is_written_in_parts_with_the_same_bytes() {
         mem.parts.lock().expect("lock").is_empty(),
         "no multipart upload left behind"
     );
+}
+
+#[tokio::test]
+async fn the_error_processor_that_ends_an_upload_announces_it_once_with_the_report_link() {
+    let mem = Memory::default();
+    let [one, two, three] = three_rows(&mem);
+    assert_eq!(deliver(&mem, &event(&[&one, &two])).await, Vec::<String>::new());
+    assert_eq!(mem.topic.count(), 0);
+    assert_eq!(deliver(&mem, &event(&[&three])).await, Vec::<String>::new());
+    // Redelivered: recorded once, announced once.
+    assert_eq!(deliver(&mem, &event(&[&two, &three])).await, Vec::<String>::new());
+    let sent = mem.topic.defaults("U1");
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let n = &sent[0];
+    assert_eq!(n["type"], "UPLOAD_FINISHED");
+    assert_eq!(n["status"], "partial");
+    assert_eq!(
+        (
+            n["total_records"].as_i64(),
+            n["valid_records"].as_i64(),
+            n["error_records"].as_i64()
+        ),
+        (Some(3), Some(1), Some(2))
+    );
+    assert_eq!(n["success_rate_percent"], serde_json::json!(33.33));
+    assert_eq!(n["error_file_s3_key"], report_key(VENDOR, "U1").as_str());
+    assert_eq!(n["report_url"], "https://vendor-api.test/uploads/U1/report");
+    let email = mem.topic.of("U1")[0].message.clone();
+    assert!(email.contains("Error records: 2 (66.67%)"), "{email}");
+}
+
+#[tokio::test]
+async fn a_claim_left_by_a_crash_is_published_by_the_reconciler_once_it_expires() {
+    use domain::ports::NotificationOutbox;
+    let mem = Memory::default();
+    let [one, two, three] = three_rows(&mem);
+    mem.topic.fail(1);
+    assert_eq!(
+        deliver(&mem, &event(&[&one, &two, &three])).await,
+        Vec::<String>::new()
+    );
+    // A finaliser that crashed after claiming: its claim is still running.
+    let claimed = mem
+        .claim_notification("U1", chrono::Utc::now() + chrono::Duration::minutes(2))
+        .await
+        .expect("claim");
+    assert!(claimed.is_some());
+    let notify = mem.notify();
+    let none = domain::notify::publish_pending(&notify, chrono::Duration::zero())
+        .await
+        .expect("pending");
+    assert_eq!(none.published, 0, "a live claim is respected");
+    // The claim runs out.
+    mem.db
+        .lock()
+        .expect("lock")
+        .history
+        .get_mut("U1")
+        .expect("history")
+        .notification
+        .claimed_until = Some(chrono::Utc::now() - chrono::Duration::seconds(1));
+    let done = domain::notify::publish_pending(&notify, chrono::Duration::zero())
+        .await
+        .expect("pending");
+    assert_eq!(done.published, 1);
+    assert_eq!(mem.topic.defaults("U1").len(), 1);
+    let again = domain::notify::publish_pending(&notify, chrono::Duration::zero())
+        .await
+        .expect("pending");
+    assert_eq!(again.published, 0);
 }

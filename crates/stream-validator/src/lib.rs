@@ -11,6 +11,7 @@ use adapters::streams::for_each_upload;
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use domain::model::{RecordStatus, UploadRecord};
+use domain::notify::Notify;
 use domain::ports::{
     CatalogStore, Claim, ObjectStore, RecordStore, StoredVerdict, UploadCompletion, Verdict,
 };
@@ -25,6 +26,8 @@ pub struct Validator<'a, C, L, R, O> {
     pub objects: &'a O,
     /// Bucket for reports, when this batch ends an upload that has errors.
     pub bucket: &'a str,
+    /// Announces the upload when this batch ends it.
+    pub notify: Notify<'a>,
 }
 
 impl<C, L, R, O> Validator<'_, C, L, R, O>
@@ -106,7 +109,7 @@ where
             .count();
         tracing::info!(valid, errors = marked.len() - valid, "batch validated");
 
-        domain::finalise::finalise(self.ledger, self.objects, self.bucket, upload_id).await?;
+        domain::finalise::finalise(self.ledger, self.objects, self.bucket, upload_id, self.notify).await?;
         Ok(())
     }
 }
@@ -131,6 +134,7 @@ impl Wiring {
             records: &a.records,
             objects: &a.objects,
             bucket: &a.config.upload_bucket,
+            notify: a.notify(),
         }
         .handle(event)
         .await

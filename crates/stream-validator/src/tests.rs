@@ -121,6 +121,7 @@ async fn deliver(mem: &Memory, event: &Event) -> Vec<String> {
         records: mem,
         objects: mem,
         bucket: BUCKET,
+        notify: mem.notify(),
     };
     let mut failed: Vec<String> = validator
         .handle(event)
@@ -561,4 +562,62 @@ async fn the_validator_ends_an_upload_whose_error_rows_were_recorded_first() {
         ),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn the_batch_that_ends_an_upload_announces_it_once_and_a_replay_does_not() {
+    let mem = memory();
+    let rows = [product("U1", 1, "P1", "S-1"), product("U1", 2, "P2", "S-2")];
+    let refs: Vec<&UploadRecord> = rows.iter().collect();
+    parsed(&mem, "U1", &COLUMNS, &refs).await;
+    assert_eq!(deliver(&mem, &event(&refs[..1])).await, Vec::<String>::new());
+    assert_eq!(mem.topic.count(), 0, "not final yet: nothing to announce");
+    assert_eq!(deliver(&mem, &event(&refs)).await, Vec::<String>::new());
+    assert_eq!(deliver(&mem, &event(&refs)).await, Vec::<String>::new());
+    let sent = mem.topic.defaults("U1");
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(
+        (
+            &sent[0]["status"],
+            &sent[0]["valid_records"],
+            &sent[0]["error_records"]
+        ),
+        (
+            &serde_json::json!("completed"),
+            &serde_json::json!(2),
+            &serde_json::json!(0)
+        )
+    );
+    assert!(sent[0]["report_url"].is_null());
+    let n = &mem.topic.of("U1")[0];
+    assert_eq!(
+        n.attributes,
+        vec![
+            ("vendor_id".to_string(), VENDOR.to_string()),
+            ("status".to_string(), "completed".to_string())
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_topic_that_is_down_never_fails_the_batch_and_the_notification_stays_pending() {
+    let mem = memory();
+    let only = product("U1", 1, "P1", "S-1");
+    parsed(&mem, "U1", &COLUMNS, &[&only]).await;
+    mem.topic.fail(1);
+    assert_eq!(deliver(&mem, &event(&[&only])).await, Vec::<String>::new());
+    assert_eq!(counters(&mem, "U1"), (1, 0, UploadStatus::Completed));
+    assert_eq!(mem.topic.count(), 0);
+    let outbox = mem.outbox("U1").expect("history");
+    assert_eq!(
+        (outbox.published, outbox.claimed_until),
+        (None, None),
+        "pending, claim given back"
+    );
+    // The reconciler's pass publishes it.
+    let report = domain::notify::publish_pending(&mem.notify(), chrono::Duration::zero())
+        .await
+        .expect("outbox readable");
+    assert_eq!((report.published, report.failed), (1, 0));
+    assert_eq!(mem.topic.defaults("U1").len(), 1);
 }

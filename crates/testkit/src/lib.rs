@@ -5,12 +5,16 @@
 pub mod events;
 pub mod failed;
 pub mod memory;
+pub mod notifier;
 pub mod profiles;
 pub mod reviews;
+pub mod uploads;
 pub mod warranties;
 
 pub use failed::MemoryFailedDeliveries;
 pub use memory::Memory;
+pub use notifier::InMemoryNotifier;
 pub use profiles::InMemoryProfiles;
 pub use reviews::InMemoryReviewIndex;
+pub use uploads::{InMemoryUploadHistory, InMemoryUrlSigner};
 pub use warranties::InMemoryWarranties;

@@ -11,13 +11,18 @@
 //!    the stream consumers, as theirs;
 //! 3. counts, per row, the attempts that failed; a row that failed
 //!    [`domain::reconcile::MAX_ATTEMPTS`] of them gets `PROCESSING_FAILED`, so its upload
-//!    can end.
+//!    can end;
+//! 4. publishes the "upload finished" notifications still unpublished (a publish that
+//!    failed, or a finaliser that died between the final status and the publish).
 
 mod redrive;
+
+pub use redrive::parser_event;
 mod rows;
 
 use chrono::{DateTime, Utc};
 use csv_parser::{Parser, Settings};
+use domain::notify::Notify;
 use domain::ports::{
     CatalogStore, ErrorLedger, FailedDeliveries, ObjectStore, Reconciliation, RecordStore, UploadCompletion,
     UploadIntake, UploadState, VendorDirectory,
@@ -47,6 +52,8 @@ pub struct Report {
     pub rows_given_up: usize,
     /// Uploads this run saw end.
     pub uploads_ended: usize,
+    /// Notifications of final uploads published by this run (were unpublished).
+    pub notifications_published: usize,
     /// Failures this run left for the next one (none of them a verdict).
     pub failures: Vec<String>,
 }
@@ -61,7 +68,12 @@ pub struct Reconciler<'a, O, R, L, F> {
     pub settings: &'a Settings,
     /// Bucket of uploads and reports.
     pub bucket: &'a str,
+    /// Announces an upload this run ends, and publishes the ones left unpublished.
+    pub notify: Notify<'a>,
 }
+
+/// An unpublished notification younger than this may still be in its finaliser's hands.
+const NOTIFY_GRACE: chrono::Duration = chrono::Duration::seconds(60);
 
 impl<O, R, L, F> Reconciler<'_, O, R, L, F>
 where
@@ -85,6 +97,17 @@ where
                 report.failures.push(format!("{}: {e}", upload.upload_id));
             }
         }
+        match domain::notify::publish_pending(&self.notify, NOTIFY_GRACE).await {
+            Ok(pending) => {
+                report.notifications_published = pending.published;
+                if pending.failed > 0 {
+                    report
+                        .failures
+                        .push(format!("{} notification(s) still unpublished", pending.failed));
+                }
+            }
+            Err(e) => report.failures.push(format!("notification outbox: {e}")),
+        }
         tracing::info!(?report, "reconciler run");
         Ok(report)
     }
@@ -102,8 +125,14 @@ where
         }
         report.rows_validated += self.validate_pending(upload, report).await?;
         report.rows_recorded += self.record_errors(upload, report).await?;
-        if let Some(status) =
-            domain::finalise::finalise(self.ledger, self.objects, self.bucket, &upload.upload_id).await?
+        if let Some(status) = domain::finalise::finalise(
+            self.ledger,
+            self.objects,
+            self.bucket,
+            &upload.upload_id,
+            self.notify,
+        )
+        .await?
         {
             tracing::info!(status = status.as_str(), "upload ended");
             report.uploads_ended += 1;
@@ -117,6 +146,7 @@ where
             records: self.records,
             ledger: self.ledger,
             settings: self.settings,
+            notify: self.notify,
         }
     }
 
@@ -127,6 +157,7 @@ where
             records: self.records,
             objects: self.objects,
             bucket: self.bucket,
+            notify: self.notify,
         }
     }
 
@@ -135,6 +166,7 @@ where
             ledger: self.ledger,
             objects: self.objects,
             bucket: self.bucket,
+            notify: self.notify,
         }
     }
 }

@@ -9,7 +9,9 @@ async fn main() -> Result<(), Error> {
     adapters::telemetry::init();
     let config = ReconcilerConfig::from_env()?;
     let aws = adapters::aws::sdk_config().await;
-    let pipeline = adapters::pipeline::PipelineAdapters::with_sdk(config.pipeline.clone(), &aws).await?;
+    let notifications = adapters::config::NotificationConfig::from_source(&adapters::config::ProcessEnv)?;
+    let pipeline =
+        adapters::pipeline::PipelineAdapters::with_sdk(config.pipeline.clone(), notifications, &aws).await?;
     let failed =
         adapters::sqs::SqsFailedDeliveries::new(adapters::sqs::client(&aws), config.on_failure_queues());
     let settings = Settings {
@@ -28,6 +30,7 @@ async fn main() -> Result<(), Error> {
             failed,
             settings,
             bucket: &config.pipeline.upload_bucket,
+            notify: pipeline.notify(),
         };
         let cutoff = domain::reconcile::stuck_before(chrono::Utc::now(), config.reconcile_after);
         let report = reconciler.run(cutoff).await?;

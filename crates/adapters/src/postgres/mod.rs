@@ -11,8 +11,10 @@ mod errors;
 mod intake;
 #[cfg(feature = "migrations")]
 pub mod migrations;
+mod notifications;
 mod pool;
 mod reconciliation;
+mod vendor_uploads;
 
 pub use auth::{is_authentication_failure, tls_config, CredentialError, Credentials, Endpoint, TOKEN_REUSE};
 pub use pool::{pool, POOL_SIZE};

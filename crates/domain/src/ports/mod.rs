@@ -13,12 +13,16 @@
 //! | [`UploadCompletion`] | the finaliser, whoever calls it |
 //! | [`Reconciliation`] | upload-reconciler (stuck uploads, attempts per row) |
 //! | [`FailedDeliveries`] | upload-reconciler (the on-failure destinations) |
+//! | [`NotificationOutbox`], [`UploadNotifier`] | whoever finalises (`crate::notify`), the reconciler |
+//! | [`UploadHistory`], [`UrlSigner`] | vendor-api (one vendor's uploads, presigned URLs) |
 
 mod catalog;
 mod failed;
 mod ledger;
+mod notifications;
 mod objects;
 mod records;
+mod vendor_uploads;
 
 pub use catalog::{BatchContext, CatalogStore, StoredVerdict, Verdict};
 pub use failed::{FailedDeliveries, FailedDelivery, FailureSource};
@@ -26,5 +30,10 @@ pub use ledger::{
     Claim, ErrorLedger, ErrorRow, FileFailure, Reconciliation, ReportCursor, StartOutcome, UploadCompletion,
     UploadIntake, UploadStart, UploadState, VendorDirectory,
 };
+pub use notifications::{FinishedUpload, Notification, NotificationOutbox, UploadNotifier};
 pub use objects::{ObjectInfo, ObjectReader, ObjectStore};
 pub use records::{ItemPage, RecordStore, StoredItem};
+pub use vendor_uploads::{
+    ErrorPosition, ErrorView, PresignedRequest, UploadFilter, UploadHistory, UploadPosition, UploadView,
+    UrlSigner,
+};

@@ -3,13 +3,10 @@
 //! every read is bounded to one tenant's partition: no Scan.
 
 use crate::error::PortError;
+use crate::paging::CursorSigner;
 use async_trait::async_trait;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 use super::{ToolError, ToolErrorCode};
 
@@ -66,28 +63,7 @@ pub struct ReviewKey {
     pub review_id: String,
 }
 
-/// A date bound as the agent writes it: `YYYY-MM-DD` (the whole day) or full ISO 8601.
-/// Both bounds are inclusive: an end date `2024-12-31` includes every moment of that day.
-pub fn parse_start(s: &str) -> Result<DateTime<Utc>, String> {
-    parse_bound(s, NaiveTime::MIN)
-}
-
-pub fn parse_end(s: &str) -> Result<DateTime<Utc>, String> {
-    let last = NaiveTime::from_hms_nano_opt(23, 59, 59, 999_999_999).unwrap_or(NaiveTime::MIN);
-    parse_bound(s, last)
-}
-
-fn parse_bound(s: &str, time_of_day: NaiveTime) -> Result<DateTime<Utc>, String> {
-    let s = s.trim();
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        if s.len() == 10 {
-            return Ok(d.and_time(time_of_day).and_utc());
-        }
-    }
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| format!("{s:?} is neither YYYY-MM-DD nor an ISO 8601 date-time with offset"))
-}
+pub use crate::dates::{parse_end, parse_start};
 
 /// A stored `review_date`: RFC 3339 (the seeds' `2024-12-01T15:30:00Z`) or a bare date.
 pub fn parse_review_date(s: &str) -> Option<DateTime<Utc>> {
@@ -218,14 +194,16 @@ pub struct Ratings {
     pub complete: bool,
 }
 
-type HmacSha256 = Hmac<Sha256>;
+/// The MAC domain of review tokens (unchanged since the signer became shared, so the
+/// tokens stay byte-for-byte what they were).
+const TOKEN_PURPOSE: &str = "reviews-next-token-v1";
 
 /// `next_token`: the resume position, HMAC-signed together with the tenant and the
 /// query it belongs to, so a token is useless for another tenant or other filters and
 /// cannot be forged to point into another tenant's partition.
 #[derive(Clone)]
 pub struct TokenSigner {
-    secret: Vec<u8>,
+    signer: CursorSigner,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -237,32 +215,17 @@ struct TokenPayload {
 impl TokenSigner {
     pub fn new(secret: impl Into<Vec<u8>>) -> Self {
         TokenSigner {
-            secret: secret.into(),
+            signer: CursorSigner::new(secret),
         }
     }
 
-    fn mac(&self, fingerprint: &str, payload_b64: &str) -> Result<HmacSha256, PortError> {
-        let mut mac = HmacSha256::new_from_slice(&self.secret)
-            .map_err(|e| PortError::rejected("next_token signer", e))?;
-        mac.update(b"reviews-next-token-v1\n");
-        mac.update(fingerprint.as_bytes());
-        mac.update(b"\n");
-        mac.update(payload_b64.as_bytes());
-        Ok(mac)
-    }
-
     pub fn mint(&self, tool: &str, query: &ReviewQuery, key: &ReviewKey) -> Result<String, PortError> {
-        let payload = serde_json::to_vec(&TokenPayload {
+        let payload = TokenPayload {
             p: key.product_id,
             r: key.review_id.clone(),
-        })
-        .map_err(|e| PortError::rejected("next_token signer", e))?;
-        let payload_b64 = URL_SAFE_NO_PAD.encode(payload);
-        let tag = self
-            .mac(&query.fingerprint(tool), &payload_b64)?
-            .finalize()
-            .into_bytes();
-        Ok(format!("{payload_b64}.{}", URL_SAFE_NO_PAD.encode(tag)))
+        };
+        self.signer
+            .seal(TOKEN_PURPOSE, &query.fingerprint(tool), &payload)
     }
 
     /// The position a token resumes after, if it was minted for exactly this query.
@@ -272,36 +235,18 @@ impl TokenSigner {
         query: &ReviewQuery,
         token: &str,
     ) -> Result<Result<ReviewKey, ToolError>, PortError> {
-        let invalid = || {
-            ToolError::new(
-                ToolErrorCode::InvalidNextToken,
-                "next_token was not issued for this tenant, tool and filters; repeat the call without next_token",
-            )
-        };
-        let Some((payload_b64, tag_b64)) = token.trim().split_once('.') else {
-            return Ok(Err(invalid()));
-        };
-        let Ok(tag) = URL_SAFE_NO_PAD.decode(tag_b64) else {
-            return Ok(Err(invalid()));
-        };
-        if self
-            .mac(&query.fingerprint(tool), payload_b64)?
-            .verify_slice(&tag)
-            .is_err()
-        {
-            return Ok(Err(invalid()));
-        }
-        let payload: Option<TokenPayload> = URL_SAFE_NO_PAD
-            .decode(payload_b64)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok());
+        let payload: Option<TokenPayload> =
+            self.signer.open(TOKEN_PURPOSE, &query.fingerprint(tool), token)?;
         Ok(match payload {
             Some(p) if query.product_id.is_none_or(|id| id == p.p) => Ok(ReviewKey {
                 tenant_id: query.tenant_id.clone(),
                 product_id: p.p,
                 review_id: p.r,
             }),
-            _ => Err(invalid()),
+            _ => Err(ToolError::new(
+                ToolErrorCode::InvalidNextToken,
+                "next_token was not issued for this tenant, tool and filters; repeat the call without next_token",
+            )),
         })
     }
 }

@@ -1,7 +1,7 @@
 //! The ledger ports in memory: vendors, the parser's intake, the error processor's
 //! rows, the finaliser's completion.
 
-use super::{lock, no_history, pg_text, Decided, History, Memory, StoredError};
+use super::{lock, no_history, pg_text, Decided, History, Memory, Outbox, StoredError};
 use async_trait::async_trait;
 use domain::ports::{
     Claim, ErrorLedger, ErrorRow, FileFailure, Reconciliation, ReportCursor, StartOutcome, StoredVerdict,
@@ -74,6 +74,8 @@ impl UploadIntake for Memory {
                 source: Some(start.source.clone()),
                 started_at: now,
                 lease_until: Some(until),
+                completed_at: None,
+                notification: Outbox::default(),
             },
         );
         Ok(StartOutcome::Created)
@@ -126,6 +128,8 @@ impl UploadIntake for Memory {
                 source: None,
                 started_at: chrono::Utc::now(),
                 lease_until: None,
+                completed_at: Some(chrono::Utc::now()),
+                notification: Outbox::default(),
             },
         );
         db.errors.push(StoredError {
@@ -262,6 +266,7 @@ impl UploadCompletion for Memory {
             return Ok(false);
         }
         h.status = status;
+        h.completed_at = Some(chrono::Utc::now());
         if let Some(key) = report_key {
             h.report_key = Some(key.to_string());
         }

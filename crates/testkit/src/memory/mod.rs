@@ -7,6 +7,7 @@
 mod catalog;
 mod ledger;
 mod objects;
+mod outbox;
 mod records;
 
 use chrono::{DateTime, Utc};
@@ -39,6 +40,18 @@ pub struct History {
     pub started_at: DateTime<Utc>,
     /// `parse_lease_until`.
     pub lease_until: Option<DateTime<Utc>>,
+    /// `processing_completed_at`, set when the upload becomes final.
+    pub completed_at: Option<DateTime<Utc>>,
+    /// The notification outbox columns.
+    pub notification: Outbox,
+}
+
+/// Whether the upload's "finished" notification is claimed or published.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outbox {
+    pub claimed_until: Option<DateTime<Utc>>,
+    /// The topic's message id, once published.
+    pub published: Option<String>,
 }
 
 impl History {
@@ -58,6 +71,8 @@ impl History {
             source: None,
             started_at: Utc::now(),
             lease_until: None,
+            completed_at: None,
+            notification: Outbox::default(),
         }
     }
 }
@@ -138,6 +153,8 @@ pub struct Memory {
     pub object_puts: Mutex<usize>,
     /// `vendors`: id → status.
     pub vendors: Mutex<HashMap<String, VendorStatus>>,
+    /// The upload-finished topic.
+    pub topic: crate::notifier::InMemoryNotifier,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>, PortError> {
@@ -198,7 +215,19 @@ pub(crate) fn upsert(db: &mut Db, upload_id: &str, vendor_id: &str, product: &Va
     db.products.insert(key, (product.clone(), upload_id.to_string()));
 }
 
+/// The vendor API's base URL in notifications published by [`Memory::notify`].
+pub const VENDOR_API_URL: &str = "https://vendor-api.test";
+
 impl Memory {
+    /// What a finaliser announces with: this store's outbox and its topic.
+    pub fn notify(&self) -> domain::notify::Notify<'_> {
+        domain::notify::Notify {
+            outbox: self,
+            notifier: &self.topic,
+            vendor_api_url: VENDOR_API_URL,
+        }
+    }
+
     /// An empty store whose catalog has these active categories and these vendors.
     pub fn new(categories: &[&str], vendors: &[(&str, VendorStatus)]) -> Memory {
         let memory = Memory::default();
