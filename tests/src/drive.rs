@@ -186,7 +186,7 @@ pub fn observed(
             .records
             .iter()
             .filter(|r| r.event_name == "INSERT")
-            .filter_map(|r| Some((record_id(r)?, r.change.sequence_number.clone()?)))
+            .filter_map(|r| Some((key(r, "record_id")?, r.change.sequence_number.clone()?)))
             .collect();
         async move {
             let answer = inner.handle(event).await;
@@ -267,7 +267,7 @@ pub async fn drain(
     let wanted: HashSet<String> = uploads.iter().map(|u| u.to_string()).collect();
     let options = DrainOptions {
         record_filter: Some(Arc::new(move |r: &EventRecord| {
-            upload_of(r).is_some_and(|u| wanted.contains(&u))
+            key(r, "upload_id").is_some_and(|u| wanted.contains(&u))
         })),
         on_failure_log: on_failure_log.map(Path::to_path_buf),
         // DynamoDB Local slows down as it fills (DESIGN.md §6).
@@ -360,22 +360,31 @@ impl LocalReconciler {
     }
 }
 
-fn upload_of(record: &EventRecord) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Key {
-        upload_id: String,
+/// A string attribute of the record's key (`upload_id`, `record_id`).
+fn key(record: &EventRecord, name: &str) -> Option<String> {
+    match record.change.keys.get(name)? {
+        serde_dynamo::AttributeValue::S(s) => Some(s.clone()),
+        _ => None,
     }
-    serde_dynamo::from_item::<_, Key>(record.change.keys.clone())
-        .ok()
-        .map(|k| k.upload_id)
 }
 
-fn record_id(record: &EventRecord) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Key {
-        record_id: String,
-    }
-    serde_dynamo::from_item::<_, Key>(record.change.keys.clone())
-        .ok()
-        .map(|k| k.record_id)
+/// `devstack reconcile --older-than 0s`, the built binary in a process of its own (with
+/// `.local/env`'s settings), and the JSON report it prints.
+pub async fn devstack_reconcile() -> serde_json::Value {
+    crate::stack::load_env();
+    let bin = crate::runtime_api::binary("devstack", "devstack");
+    let out = tokio::process::Command::new(&bin)
+        .args(["reconcile", "--older-than", "0s"])
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("run {}: {e}", bin.display()));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "devstack reconcile failed ({}): {stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = stdout.lines().rfind(|l| !l.trim().is_empty()).unwrap_or_default();
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("the report is one JSON object ({e}): {stdout}"))
 }
