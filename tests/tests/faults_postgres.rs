@@ -1,6 +1,7 @@
 //! "Every upload ends" (DESIGN.md §3) when PostgreSQL fails the stream consumers: it
 //! stops in the middle of a large upload, a function times out in the middle of a
-//! batch, another session holds the upload's lock. Each test ends with exact counts.
+//! batch (in the handler, and the built binary killed), another session holds the
+//! upload's lock. Each test ends with exact counts.
 //!
 //! PostgreSQL "stops" for one component only: the validator and the error processor
 //! reach it through a TCP proxy the test switches off ([`e2e::faults::Proxy`]), while
@@ -15,6 +16,7 @@ use e2e::drive::{
 use e2e::exact::{assert_exact, csv_file};
 use e2e::faults::database_proxy;
 use e2e::pipeline::{field, insert_batch_json, items, pg, put_with_event, stack, unique};
+use e2e::runtime_api::{binary, invoke_binary, Outcome};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,6 +25,21 @@ use std::time::{Duration, Instant};
 fn attempts_per_batch() -> usize {
     let settings = devstack::esm::settings_for("StreamValidatorFunction").expect("mapping");
     settings.maximum_retry_attempts.expect("a bounded retry count") as usize + 1
+}
+
+/// `.local/env`'s settings for a function binary, with this `DATABASE_URL`.
+fn env_with_database(url: &str) -> Vec<(String, String)> {
+    e2e::stack::load_env()
+        .iter()
+        .map(|(k, v)| match k.as_str() {
+            "DATABASE_URL" => (k.clone(), url.to_string()),
+            _ => (k.clone(), v.clone()),
+        })
+        .collect()
+}
+
+fn pairs(env: &[(String, String)]) -> Vec<(&str, &str)> {
+    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 
 async fn count(db: &tokio_postgres::Client, sql: &str, upload_id: &str) -> i64 {
@@ -290,6 +307,99 @@ async fn a_lock_held_by_another_session_fails_the_batch_promptly_and_the_redeliv
             "{:?}",
             response.batch_item_failures
         );
+    }
+    // The error rows' MODIFY events reach the error processor through the real stream.
+    stack.drain(&arn, &from, &upload_id, false).await.expect("drain");
+    assert_exact(&stack, &db, &upload_id, file.expect).await;
+}
+
+/// The built stream-validator, as Lambda runs it: killed when its invocation runs out of
+/// time (its process, pool and open connections gone), then the same batch redelivered
+/// to a fresh process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_validator_binary_killed_at_its_timeout_mid_batch_and_the_redelivered_batch_completes_exactly() {
+    let _serial = serial().await;
+    let stack = stack().await;
+    let db = pg().await;
+    let p = unique("KILLED");
+    let file = csv_file(&p, 100, 10, 0);
+
+    let arn = stack.stream_arn().await.expect("stream");
+    let from = snapshot(&stack).await;
+    let (event, upload_id) = put_with_event(&stack, &format!("uploads/VEND001/{p}.csv"), file.body).await;
+    stack.invoke_parser(&event).await.expect("parse");
+    let pending = items(&stack, &upload_id).await;
+    assert_eq!(pending.len(), 100);
+    let batch = insert_batch_json(&pending);
+
+    // Its COMMIT reaches the database, the answer never reaches the function: the
+    // invocation runs out of time with its verdicts durable and no item marked.
+    let (proxy, url) = database_proxy().await;
+    proxy.hold_answers_after("COMMIT");
+    let (proxied, direct) = (
+        env_with_database(&url),
+        env_with_database(&e2e::stack::var("DATABASE_URL")),
+    );
+    let validator = binary("stream-validator", "stream-validator");
+    // Lambda's timeout strikes while the function waits for that answer: once the
+    // COMMIT is seen (however slow the machine), the invocation is dropped and with it
+    // the process (`kill_on_drop`).
+    let commit_seen = async {
+        while proxy.fired() == 0 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let guard = Duration::from_secs(120);
+    let proxied = pairs(&proxied);
+    tokio::select! {
+        outcome = invoke_binary(&validator, &proxied, batch.clone(), None) => {
+            panic!("the invocation was to time out: {outcome:?}")
+        }
+        _ = tokio::time::timeout(guard, commit_seen) => {}
+    }
+    proxy.release();
+    assert_eq!(proxy.fired(), 1);
+    let decided = "SELECT count(*) FROM upload_rows WHERE upload_id = $1";
+    assert_eq!(
+        count(&db, decided, &upload_id).await,
+        100,
+        "the verdicts committed"
+    );
+    assert!(
+        items(&stack, &upload_id)
+            .await
+            .iter()
+            .all(|i| i.status == RecordStatus::PendingValidation),
+        "no item marked"
+    );
+    let h = stack.history(&upload_id).await.expect("history");
+    assert_eq!(field(&h, "status"), "processing", "{h}");
+
+    // Redelivered to a fresh process: every item decided, nothing counted twice; a
+    // second redelivery changes nothing.
+    let mut after = None;
+    for delivery in 1..=2 {
+        let outcome = invoke_binary(&validator, &pairs(&direct), batch.clone(), None).await;
+        assert_eq!(
+            outcome,
+            Outcome::Response(serde_json::json!({ "batchItemFailures": [] })),
+            "redelivery {delivery}"
+        );
+        let decided_items = items(&stack, &upload_id).await;
+        let by_status = |s: RecordStatus| decided_items.iter().filter(|i| i.status == s).count();
+        assert_eq!(
+            (by_status(RecordStatus::Validated), by_status(RecordStatus::Error)),
+            (90, 10),
+            "redelivery {delivery}"
+        );
+        assert_eq!(count(&db, decided, &upload_id).await, 100);
+        let products = "SELECT count(*) FROM products WHERE upload_id = $1";
+        assert_eq!(count(&db, products, &upload_id).await, 90);
+        let h = stack.history(&upload_id).await.expect("history");
+        if let Some(before) = after.replace(h.clone()) {
+            assert_eq!(h, before, "the second redelivery changed nothing");
+        }
     }
     // The error rows' MODIFY events reach the error processor through the real stream.
     stack.drain(&arn, &from, &upload_id, false).await.expect("drain");
