@@ -28,6 +28,16 @@ pub async fn serial() -> tokio::sync::MutexGuard<'static, ()> {
     SERIAL.lock().await
 }
 
+/// The stack's `DATABASE_URL` (a test's proxies retarget it).
+pub fn database_url() -> String {
+    crate::stack::var("DATABASE_URL")
+}
+
+/// `sql`'s single count, for one upload (`$1`).
+pub async fn count(db: &tokio_postgres::Client, sql: &str, upload_id: &str) -> i64 {
+    db.query_one(sql, &[&upload_id]).await.expect("count").get(0)
+}
+
 /// A catalog pool on `url` with these session limits (as a pipeline function builds it).
 pub async fn catalog(url: &str, limits: SessionLimits) -> PgCatalog {
     let pool = adapters::postgres::pool(

@@ -8,8 +8,8 @@
 
 use csv_parser::Outcome;
 use e2e::drive::{
-    catalog, consumers, drain, error_handler, observed, records, serial, snapshot, validator_handler,
-    ParserPorts, Ports, Tally,
+    catalog, consumers, database_url, drain, error_handler, observed, records, serial, snapshot,
+    validator_handler, ParserPorts, Ports, Tally,
 };
 use e2e::exact::{assert_exact, csv_file};
 use e2e::http_faults::{Fault, HttpFaultProxy};
@@ -18,10 +18,6 @@ use e2e::pipeline::{items, pg, put_with_event, stack, unique};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-
-fn database_url() -> String {
-    e2e::stack::var("DATABASE_URL")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamodb_stopped_during_the_parse_fails_the_invocation_and_the_retry_writes_every_item_once() {

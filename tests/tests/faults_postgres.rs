@@ -10,8 +10,8 @@
 use aws_lambda_events::event::dynamodb::Event;
 use domain::model::RecordStatus;
 use e2e::drive::{
-    catalog, consumers, drain, error_handler, log_lines, observed, records, serial, snapshot,
-    validator_handler, HandlerError, LocalReconciler, Ports, Tally, TempLogs,
+    catalog, consumers, count, database_url, drain, error_handler, log_lines, observed, records, serial,
+    snapshot, validator_handler, HandlerError, LocalReconciler, Ports, Tally, TempLogs,
 };
 use e2e::exact::{assert_exact, csv_file};
 use e2e::faults::database_proxy;
@@ -40,10 +40,6 @@ fn env_with_database(url: &str) -> Vec<(String, String)> {
 
 fn pairs(env: &[(String, String)]) -> Vec<(&str, &str)> {
     env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
-}
-
-async fn count(db: &tokio_postgres::Client, sql: &str, upload_id: &str) -> i64 {
-    db.query_one(sql, &[&upload_id]).await.expect("count").get(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -199,7 +195,7 @@ async fn a_function_timeout_in_the_middle_of_a_batch_is_redelivered_and_complete
             }
         }
     });
-    let direct = Ports::with_database(&e2e::stack::var("DATABASE_URL")).await;
+    let direct = Ports::with_database(&database_url()).await;
     let mut consumers = consumers(validator, error_handler(direct));
     let report = drain(&stack, &from, &[&upload_id], &mut consumers, None).await;
 
@@ -239,11 +235,7 @@ async fn a_lock_held_by_another_session_fails_the_batch_promptly_and_the_redeliv
         lock_timeout_ms: 300,
         ..Default::default()
     };
-    let ports = Ports::new(
-        catalog(&e2e::stack::var("DATABASE_URL"), limits).await,
-        records(&stack.dynamodb),
-    )
-    .await;
+    let ports = Ports::new(catalog(&database_url(), limits).await, records(&stack.dynamodb)).await;
     let validator = ports.validator();
     let batch: Event = serde_json::from_value(insert_batch_json(&pending)).expect("a stream event");
     let all: Vec<String> = batch
@@ -336,10 +328,7 @@ async fn the_validator_binary_killed_at_its_timeout_mid_batch_and_the_redelivere
     // invocation runs out of time with its verdicts durable and no item marked.
     let (proxy, url) = database_proxy().await;
     proxy.hold_answers_after("COMMIT");
-    let (proxied, direct) = (
-        env_with_database(&url),
-        env_with_database(&e2e::stack::var("DATABASE_URL")),
-    );
+    let (proxied, direct) = (env_with_database(&url), env_with_database(&database_url()));
     let validator = binary("stream-validator", "stream-validator");
     // Lambda's timeout strikes while the function waits for that answer: once the
     // COMMIT is seen (however slow the machine), the invocation is dropped and with it

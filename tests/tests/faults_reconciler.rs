@@ -6,13 +6,13 @@
 //! parse that crashed half-way is resumed; a run with nothing to do changes nothing.
 //!
 //! The reconciler takes up every upload processing in the stack, so each test starts
-//! from a settled stack (one run first, then nothing processing, both logs empty) and
+//! from a settled stack (runs until nothing is processing and both logs are empty) and
 //! can assert each run's report whole.
 
 use devstack::reconcile::{parser_failure_log, stream_failure_log};
 use e2e::drive::{
-    catalog, consumers, devstack_reconcile, drain, error_handler, log_lines, observed, records, serial,
-    snapshot, validator_handler, ParserPorts, Ports, Tally,
+    catalog, consumers, count, database_url, devstack_reconcile, drain, error_handler, log_lines, observed,
+    records, serial, snapshot, validator_handler, ParserPorts, Ports, Tally,
 };
 use e2e::exact::{assert_exact, csv_file, raw_statuses, Expect};
 use e2e::faults::database_proxy;
@@ -21,14 +21,6 @@ use e2e::pipeline::{errors, field, items, pg, put_with_event, stack, unique};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-
-fn database_url() -> String {
-    e2e::stack::var("DATABASE_URL")
-}
-
-async fn count(db: &tokio_postgres::Client, sql: &str, upload_id: &str) -> i64 {
-    db.query_one(sql, &[&upload_id]).await.expect("count").get(0)
-}
 
 async fn processing_uploads(db: &tokio_postgres::Client) -> Vec<String> {
     db.query(
