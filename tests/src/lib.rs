@@ -2,6 +2,7 @@
 
 pub mod faults;
 pub mod gateway;
+pub mod keepalive;
 pub mod logs;
 pub mod pipeline;
 pub mod runtime_api;
