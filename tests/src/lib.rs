@@ -6,6 +6,7 @@ pub mod faults;
 pub mod gateway;
 pub mod http_faults;
 pub mod interpose;
+pub mod keepalive;
 pub mod logs;
 pub mod pipeline;
 pub mod runtime_api;

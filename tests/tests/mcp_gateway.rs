@@ -174,3 +174,22 @@ async fn an_mcp_sdk_session_through_the_local_gateway() {
     ]);
     assert_no_secrets("devstack gateway at RUST_LOG=trace", &logs, &secrets);
 }
+
+/// The refused request's body arrives after its headers: the gateway must read it
+/// before answering 401, or it closes the connection and loses the next request.
+#[tokio::test]
+async fn a_refused_request_leaves_its_connection_usable_for_the_next_one() {
+    let gateway = GatewayProcess::start(&[]).await;
+    let authority = gateway
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches("/mcp")
+        .to_string();
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+    let (answers, seen) = e2e::keepalive::answers_on_one_connection(&authority, "/mcp", body, 401).await;
+    gateway.stop().await;
+    assert_eq!(
+        answers, 2,
+        "both requests on one connection are answered 401 (no token):\n{seen}"
+    );
+}

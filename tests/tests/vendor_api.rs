@@ -384,6 +384,19 @@ async fn tokens_are_checked_as_the_jwt_authorizer_checks_them() {
     assert_eq!(ok.status, 200);
 }
 
+/// The refused request's body arrives after its headers: `devstack api` must read it
+/// before answering 401, or it closes the connection and loses the next request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_request_leaves_its_connection_usable_for_the_next_one() {
+    let authority = server().url.trim_start_matches("http://").to_string();
+    let body = r#"{"file_name": "a.csv", "content_length": 10}"#;
+    let (answers, seen) = e2e::keepalive::answers_on_one_connection(&authority, "/uploads", body, 401).await;
+    assert_eq!(
+        answers, 2,
+        "both requests on one connection are answered 401 (no token):\n{seen}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_get_json_errors_naming_the_problem() {
     let vendor = Vendor::new("VEND003");

@@ -42,6 +42,12 @@ impl Front {
         let request_id = format!("devstack-{:x}-{n}", chrono::Utc::now().timestamp_millis());
         let (parts, body) = request.into_parts();
         let path = parts.uri.path().to_string();
+        // The body is read before any answer, refusals included: an HTTP/1.1 connection
+        // whose request body is left unread is closed under a client that reuses it.
+        let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(_) => return gateway::plain(413, "Request Entity Too Large", &request_id),
+        };
         let Some(route) = gateway::match_route(&parts.method, &path) else {
             return gateway::plain(404, "Not Found", &request_id);
         };
@@ -54,10 +60,6 @@ impl Front {
                 tracing::info!(route = route.key, reason = %refusal, "401 from the JWT authorizer");
                 return gateway::unauthorized(&refusal, &request_id);
             }
-        };
-        let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(_) => return gateway::plain(413, "Request Entity Too Large", &request_id),
         };
         let incoming = gateway::Incoming {
             method: &parts.method,

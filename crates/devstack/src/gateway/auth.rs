@@ -21,6 +21,8 @@ use std::sync::Arc;
 pub const METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
 pub const INVALID_TOKEN_CODE: i64 = -32001;
 pub const INVALID_TOKEN_MESSAGE: &str = "Invalid Bearer token";
+/// How much of a refused request's body is read so the connection can be kept.
+const MAX_REFUSED_BODY_BYTES: usize = 1024 * 1024;
 
 pub async fn authorize(State(gateway): State<Arc<Gateway>>, request: Request, next: Next) -> Response {
     let header = request
@@ -34,7 +36,16 @@ pub async fn authorize(State(gateway): State<Arc<Gateway>>, request: Request, ne
         Err(reason) => {
             // The reason, never the token.
             tracing::info!(%reason, method = %request.method(), "401: token refused");
-            unauthorized(&gateway.base_url)
+            // Read the refused body before answering: left unread, it makes hyper close
+            // the connection under a client that reuses it for its next request.
+            let read = axum::body::to_bytes(request.into_body(), MAX_REFUSED_BODY_BYTES).await;
+            let mut response = unauthorized(&gateway.base_url);
+            if read.is_err() {
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            response
         }
     }
 }
