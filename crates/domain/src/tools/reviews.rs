@@ -287,6 +287,79 @@ mod tests {
         assert!(parse_start("yesterday").is_err());
     }
 
+    mod laws {
+        use super::*;
+        use crate::proptest_cases as cases;
+        use proptest::prelude::*;
+
+        /// Tenants over the characters the fingerprint itself uses (`;`, `=`), so that a
+        /// tenant imitating the text of another query's filters is tried.
+        fn query() -> impl Strategy<Value = ReviewQuery> {
+            let day = |d: u32| parse_start(&format!("2024-12-{d:02}")).ok();
+            (
+                "[ab;=]{0,6}",
+                prop::option::of(0i64..3),
+                prop::option::of(1i64..3),
+                prop::option::of(4i64..6),
+                prop::option::of(1u32..3).prop_map(move |d| d.and_then(day)),
+                prop::option::of(3u32..5).prop_map(move |d| d.and_then(day)),
+                any::<bool>(),
+            )
+                .prop_map(
+                    |(tenant_id, product_id, min_rating, max_rating, start, end, verified_only)| {
+                        ReviewQuery {
+                            tenant_id,
+                            product_id,
+                            filter: ReviewFilter {
+                                min_rating,
+                                max_rating,
+                                start,
+                                end,
+                                verified_only,
+                            },
+                        }
+                    },
+                )
+        }
+
+        fn tool() -> impl Strategy<Value = &'static str> {
+            prop::sample::select(vec![GET_PRODUCT_REVIEWS, SEARCH_REVIEWS])
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: cases(1024), ..ProptestConfig::default() })]
+
+            /// A `next_token` opens for exactly the tenant, tool and filters it was minted
+            /// for, and resumes where it was minted.
+            #[test]
+            fn a_token_verifies_only_for_its_tenant_tool_and_filters(
+                minted_for in query(), tool_a in tool(),
+                asked_by in query(), tool_b in tool(),
+                review_id in "[a-z0-9]{1,8}",
+            ) {
+                let signer = TokenSigner::new("secret");
+                let key = ReviewKey {
+                    tenant_id: minted_for.tenant_id.clone(),
+                    product_id: minted_for.product_id.unwrap_or(7),
+                    review_id,
+                };
+                let token = signer.mint(tool_a, &minted_for, &key).unwrap_or_else(|e| panic!("{e}"));
+                let opened = |tool: &str, q: &ReviewQuery| match signer.open(tool, q, &token) {
+                    Ok(Ok(k)) => Some(k),
+                    Ok(Err(e)) => {
+                        assert_eq!(e.code, ToolErrorCode::InvalidNextToken);
+                        None
+                    }
+                    Err(e) => panic!("{e}"),
+                };
+                prop_assert_eq!(opened(tool_a, &minted_for), Some(key));
+                let same = tool_a == tool_b && minted_for == asked_by;
+                prop_assert_eq!(opened(tool_b, &asked_by).is_some(), same, "{:?} for {:?}", asked_by, minted_for);
+                prop_assert_eq!(TokenSigner::new("other").open(tool_a, &minted_for, &token).ok().and_then(Result::ok), None);
+            }
+        }
+    }
+
     #[test]
     fn tokens_are_bound_to_tenant_tool_and_filters() {
         let s = TokenSigner::new("secret");
