@@ -114,6 +114,22 @@ fn item(upload_id: &str, n: u64, cells: &str) -> UploadRecord {
     }
 }
 
+/// An upload of ROWS' first `rows` rows whose parser stopped after writing `written`
+/// items (and, when `parsed`, after marking the parse done); its lease is over.
+async fn stuck(mem: &Memory, key: &str, rows: usize, written: usize, parsed: bool) -> String {
+    let id = event(key, "00C1").upload_id();
+    let items: Vec<UploadRecord> = ROWS[..rows]
+        .iter()
+        .enumerate()
+        .map(|(i, r)| item(&id, i as u64 + 1, r))
+        .collect();
+    interrupted(mem, key, &csv(&ROWS[..rows]), &items, written).await;
+    if parsed {
+        mem.mark_parsed(&id).await.expect("parsed");
+    }
+    id
+}
+
 const ROWS: [&str; 3] = [
     "P1,One,Books,S-1,1.00,1",
     "P2,Two,Books,S-2,not-a-price,2",
@@ -125,14 +141,7 @@ async fn a_stuck_upload_with_items_never_validated_ends_with_exact_counts() {
     let mem = memory();
     let failed = MemoryFailedDeliveries::default();
     let key = "uploads/VEND001/stuck.csv";
-    let id = event(key, "00C1").upload_id();
-    let rows: Vec<UploadRecord> = ROWS
-        .iter()
-        .enumerate()
-        .map(|(i, r)| item(&id, i as u64 + 1, r))
-        .collect();
-    interrupted(&mem, key, &csv(&ROWS), &rows, 3).await;
-    mem.mark_parsed(&id).await.expect("parsed");
+    let id = stuck(&mem, key, 3, 3, true).await;
 
     let report = reconciler(&mem, &failed).run(now()).await.expect("run");
 
@@ -164,13 +173,7 @@ async fn an_interrupted_parse_is_resumed_then_finished() {
     let mem = memory();
     let failed = MemoryFailedDeliveries::default();
     let key = "uploads/VEND001/half.csv";
-    let id = event(key, "00C1").upload_id();
-    let rows: Vec<UploadRecord> = ROWS
-        .iter()
-        .enumerate()
-        .map(|(i, r)| item(&id, i as u64 + 1, r))
-        .collect();
-    interrupted(&mem, key, &csv(&ROWS), &rows, 1).await;
+    let id = stuck(&mem, key, 3, 1, false).await;
 
     let report = reconciler(&mem, &failed).run(now()).await.expect("run");
 
@@ -184,13 +187,7 @@ async fn an_upload_younger_than_the_delay_is_left_to_the_stream_consumers() {
     let mem = memory();
     let failed = MemoryFailedDeliveries::default();
     let key = "uploads/VEND001/young.csv";
-    let id = event(key, "00C1").upload_id();
-    let rows: Vec<UploadRecord> = ROWS
-        .iter()
-        .enumerate()
-        .map(|(i, r)| item(&id, i as u64 + 1, r))
-        .collect();
-    interrupted(&mem, key, &csv(&ROWS), &rows, 3).await;
+    let id = stuck(&mem, key, 3, 3, false).await;
 
     let cutoff = domain::reconcile::stuck_before(chrono::Utc::now(), Duration::from_secs(900));
     let report = reconciler(&mem, &failed).run(cutoff).await.expect("run");
@@ -204,13 +201,7 @@ async fn a_poison_item_fails_alone_and_is_given_up_only_on_the_third_failed_atte
     let mem = memory();
     let failed = MemoryFailedDeliveries::default();
     let key = "uploads/VEND001/poison.csv";
-    let id = event(key, "00C1").upload_id();
-    let rows: Vec<UploadRecord> = ROWS
-        .iter()
-        .enumerate()
-        .map(|(i, r)| item(&id, i as u64 + 1, r))
-        .collect();
-    interrupted(&mem, key, &csv(&ROWS), &rows[..2], 2).await;
+    let id = stuck(&mem, key, 2, 2, false).await;
     mem.db
         .lock()
         .expect("lock")
@@ -261,14 +252,7 @@ async fn a_fault_that_passes_is_retried_and_never_counted() {
     let mem = memory();
     let failed = MemoryFailedDeliveries::default();
     let key = "uploads/VEND001/flaky.csv";
-    let id = event(key, "00C1").upload_id();
-    let rows: Vec<UploadRecord> = ROWS
-        .iter()
-        .enumerate()
-        .map(|(i, r)| item(&id, i as u64 + 1, r))
-        .collect();
-    interrupted(&mem, key, &csv(&ROWS), &rows, 3).await;
-    mem.mark_parsed(&id).await.expect("parsed");
+    let id = stuck(&mem, key, 3, 3, true).await;
     // The batch's commit fails once; each row alone then goes through.
     mem.fail("commit_verdicts", Some(&id), 1);
 
@@ -287,14 +271,7 @@ async fn a_fault_that_lasts_gives_every_row_processing_failed_after_three_runs()
     let mem = memory();
     let failed = MemoryFailedDeliveries::default();
     let key = "uploads/VEND001/down.csv";
-    let id = event(key, "00C1").upload_id();
-    let rows: Vec<UploadRecord> = ROWS
-        .iter()
-        .enumerate()
-        .map(|(i, r)| item(&id, i as u64 + 1, r))
-        .collect();
-    interrupted(&mem, key, &csv(&ROWS), &rows, 3).await;
-    mem.mark_parsed(&id).await.expect("parsed");
+    let id = stuck(&mem, key, 3, 3, true).await;
     mem.fail("commit_verdicts", Some(&id), usize::MAX);
 
     for _ in 0..2 {
@@ -344,14 +321,7 @@ async fn an_upload_the_reconciler_ends_is_announced_once_and_a_failed_announceme
     let mem = memory();
     let failed = MemoryFailedDeliveries::default();
     let key = "uploads/VEND001/told.csv";
-    let id = event(key, "00C1").upload_id();
-    let rows: Vec<UploadRecord> = ROWS
-        .iter()
-        .enumerate()
-        .map(|(i, r)| item(&id, i as u64 + 1, r))
-        .collect();
-    interrupted(&mem, key, &csv(&ROWS), &rows, 3).await;
-    mem.mark_parsed(&id).await.expect("parsed");
+    let id = stuck(&mem, key, 3, 3, true).await;
     // The topic refuses the first publish: the upload ends, its notification stays pending.
     mem.topic.fail(1);
     let first = reconciler(&mem, &failed).run(now()).await.expect("run");
