@@ -162,6 +162,17 @@ mod tests {
     }
 
     #[test]
+    fn a_verdict_gives_its_errors_and_a_valid_one_none() {
+        use crate::codes::ErrorCode;
+        let errors = vec![
+            RowError::new(ErrorCode::InvalidPrice, "price", "not a price"),
+            RowError::new(ErrorCode::InvalidSku, "sku", "blank"),
+        ];
+        assert_eq!(Verdict::Error(errors.clone()).errors(), errors.as_slice());
+        assert_eq!(Verdict::Error(Vec::new()).errors(), &[] as &[RowError]);
+    }
+
+    #[test]
     fn only_an_earlier_row_owns_a_value() {
         let mut ctx = BatchContext::default();
         ctx.owners.insert(("sku".into(), "S-1".into()), 5);
