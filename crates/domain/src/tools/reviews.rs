@@ -361,6 +361,57 @@ mod tests {
     }
 
     #[test]
+    fn a_review_matches_only_when_every_filter_lets_it_through() {
+        let review = |rating: i64, verified_purchase: bool, review_date: &str| Review {
+            product_id: 1,
+            review_id: "r".into(),
+            tenant_id: "t".into(),
+            product_name: None,
+            customer_id: None,
+            rating,
+            title: None,
+            comment: None,
+            review_date: review_date.into(),
+            helpful_votes: None,
+            verified_purchase,
+            images: None,
+        };
+        let r = review(3, false, "2024-12-02T10:00:00Z");
+        assert!(ReviewFilter::default().matches(&r));
+        let with = |f: ReviewFilter| f.matches(&r);
+        assert!(with(ReviewFilter {
+            min_rating: Some(3),
+            max_rating: Some(3),
+            ..Default::default()
+        }));
+        assert!(!with(ReviewFilter {
+            min_rating: Some(4),
+            ..Default::default()
+        }));
+        assert!(!with(ReviewFilter {
+            max_rating: Some(2),
+            ..Default::default()
+        }));
+        assert!(!with(ReviewFilter {
+            verified_only: true,
+            ..Default::default()
+        }));
+        assert!(ReviewFilter {
+            verified_only: true,
+            ..Default::default()
+        }
+        .matches(&review(3, true, "2024-12-02")));
+        assert!(!with(ReviewFilter {
+            start: parse_start("2024-12-03").ok(),
+            ..Default::default()
+        }));
+        assert!(with(ReviewFilter {
+            end: parse_end("2024-12-02").ok(),
+            ..Default::default()
+        }));
+    }
+
+    #[test]
     fn tokens_are_bound_to_tenant_tool_and_filters() {
         let s = TokenSigner::new("secret");
         let key = ReviewKey {
