@@ -412,6 +412,35 @@ mod tests {
     }
 
     #[test]
+    fn a_token_for_another_product_than_its_query_names_is_refused() {
+        // The signer seals whatever key it is given: a token whose position is in another
+        // product than the query's own never resumes that query.
+        let s = TokenSigner::new("secret");
+        let query = ReviewQuery {
+            tenant_id: "ta".into(),
+            product_id: Some(1),
+            filter: ReviewFilter::default(),
+        };
+        let key = |product_id| ReviewKey {
+            tenant_id: "ta".into(),
+            product_id,
+            review_id: "r1".into(),
+        };
+        let opened = |product_id| {
+            let token = s
+                .mint(GET_PRODUCT_REVIEWS, &query, &key(product_id))
+                .unwrap_or_else(|e| panic!("{e}"));
+            s.open(GET_PRODUCT_REVIEWS, &query, &token)
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        assert_eq!(opened(1).ok(), Some(key(1)));
+        assert_eq!(
+            opened(2).err().map(|e| e.code),
+            Some(ToolErrorCode::InvalidNextToken)
+        );
+    }
+
+    #[test]
     fn tokens_are_bound_to_tenant_tool_and_filters() {
         let s = TokenSigner::new("secret");
         let key = ReviewKey {
