@@ -137,3 +137,52 @@ async fn no_final_status_without_its_report_and_a_retry_ends_it() {
     assert!(mem.object_text(BUCKET, &report("U1")).is_some());
     assert_eq!(mem.topic.count(), 1);
 }
+
+#[tokio::test]
+async fn a_report_of_many_pages_and_parts_holds_every_row_in_order() {
+    // More rows than a page (1,000) and more bytes than a part (8 MiB): the report is
+    // read page after page and sent as a multipart upload whose parts S3 would accept.
+    let mem = Memory::default();
+    let rows = 2_600;
+    let message = "m".repeat(3_300);
+    {
+        let mut db = mem.db.lock().unwrap_or_else(|e| e.into_inner());
+        db.history.insert(
+            "BIG".to_string(),
+            History {
+                errors: rows,
+                ..History::processing("VEND001", rows, &["sku"])
+            },
+        );
+        for row in 1..=rows {
+            db.errors.push(StoredError {
+                upload_id: "BIG".to_string(),
+                error_field: "price".into(),
+                line: ReportLine {
+                    row_number: row,
+                    error_type: ErrorCode::InvalidPrice,
+                    error_message: message.clone(),
+                    original: Some([("sku".to_string(), format!("S-{row}"))].into_iter().collect()),
+                },
+            });
+        }
+    }
+    assert_eq!(run(&mem, "BIG").await.ok(), Some(Some(UploadStatus::Failed)));
+    let text = mem.object_text(BUCKET, &report("BIG")).unwrap_or_default();
+    assert!(
+        text.len() > domain::report_upload::PART_BYTES,
+        "{} bytes",
+        text.len()
+    );
+    let numbers: Vec<String> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap_or("").to_string())
+        .collect();
+    let expected: Vec<String> = (1..=rows).map(|r| r.to_string()).collect();
+    assert_eq!(numbers, expected, "every row once, in order");
+    assert_eq!(
+        *mem.multipart_completed.lock().unwrap_or_else(|e| e.into_inner()),
+        1
+    );
+}
