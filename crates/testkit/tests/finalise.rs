@@ -142,8 +142,9 @@ async fn no_final_status_without_its_report_and_a_retry_ends_it() {
 async fn a_report_of_many_pages_and_parts_holds_every_row_in_order() {
     // More rows than a page (1,000) and more bytes than a part (8 MiB): the report is
     // read page after page and sent as a multipart upload whose parts S3 would accept.
+    // Three pages fill the first part; the fourth is the last, smaller part.
     let mem = Memory::default();
-    let rows = 2_600;
+    let rows = 3_100;
     let message = "m".repeat(3_300);
     {
         let mut db = mem.db.lock().unwrap_or_else(|e| e.into_inner());
