@@ -28,6 +28,7 @@ help:
 	@echo "make demo    make up, then a tour of the pipeline and the agent tools"
 	@echo "make bench   benchmarks against their baselines"
 	@echo "make build   every function for Lambda, arm64 (cargo-lambda)"
+	@echo "make mutants mutation testing, cargo-mutants (long; MUTANTS_PARTS=..., docs/testing.md)"
 
 up:
 	@$(call timed,stack,scripts/stack/up.sh)

@@ -217,6 +217,8 @@ async fn paging_returns_every_review_exactly_once() {
     .map(domain::tools::into_result)
     .unwrap_or_default();
     let token = first["next_token"].as_str().unwrap_or_default().to_string();
+    // Without a token the check below would pass for the wrong reason.
+    assert!(!token.is_empty(), "no next_token to steal: {first}");
     let stolen = tool(
         "search_reviews",
         json!({"next_token": token}),

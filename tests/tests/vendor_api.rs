@@ -230,6 +230,7 @@ async fn paging_through_45_uploads_20_at_a_time_sees_each_exactly_once() {
     )
     .await;
     let token = first.body["next_token"].as_str().unwrap_or_default();
+    assert!(!token.is_empty(), "{}", first.body);
     let second = vendor.get(&format!("/uploads?limit=20&next_token={token}")).await;
     assert_eq!(
         ids(second.body["uploads"]

@@ -76,12 +76,17 @@ pub fn transient_sqlstate(code: Option<&str>) -> bool {
 #[cfg(feature = "postgres")]
 /// Classifies a PostgreSQL failure by its SQLSTATE ([`transient_sqlstate`]).
 pub fn from_pg(err: tokio_postgres::Error) -> PortError {
-    let transient = transient_sqlstate(err.code().map(|c| c.code()));
     let message = match err.as_db_error() {
         Some(db) => format!("{} ({})", db.message(), db.code().code()),
         None => err.to_string(),
     };
-    if transient {
+    from_sqlstate(err.code().map(|c| c.code()), message)
+}
+
+#[cfg(feature = "postgres")]
+/// A failure with this SQLSTATE (`None`: none) as a `PortError`.
+fn from_sqlstate(code: Option<&str>, message: String) -> PortError {
+    if transient_sqlstate(code) {
         PortError::unavailable("PostgreSQL", message)
     } else {
         PortError::rejected("PostgreSQL", message)
@@ -96,6 +101,9 @@ pub fn from_pool(err: deadpool_postgres::PoolError) -> PortError {
         other => PortError::unavailable("PostgreSQL", other),
     }
 }
+
+#[cfg(all(test, feature = "aws"))]
+mod tests_sdk;
 
 #[cfg(all(test, feature = "postgres"))]
 mod tests {
@@ -135,5 +143,65 @@ mod tests {
         for code in permanent {
             assert!(!transient_sqlstate(code), "{code:?} should not be retried");
         }
+    }
+
+    #[test]
+    fn every_sqlstate_class_named_is_classified_by_from_sqlstate() {
+        // One code per class or code transient_sqlstate names, and its neighbours: the
+        // class is matched by its first two characters, the codes exactly.
+        let cases = [
+            (None, true),
+            (Some("08000"), true),
+            (Some("28000"), true),
+            (Some("53100"), true),
+            (Some("57P03"), true),
+            (Some("40001"), true),
+            (Some("40P01"), true),
+            (Some("23505"), true),
+            (Some("55P03"), true),
+            (Some("25P03"), true),
+            (Some("40002"), false), // integrity constraint violation in a transaction
+            (Some("40003"), false),
+            (Some("23000"), false),
+            (Some("55006"), false), // object in use
+            (Some("25001"), false),
+            (Some("09000"), false), // a neighbour of 08
+            (Some("58030"), false), // I/O error class 58: the server's own disk
+            (Some("P0001"), false), // raise_exception
+            (Some(""), false),
+            (Some("0"), false),
+        ];
+        for (code, transient) in cases {
+            let e = from_sqlstate(code, format!("{code:?}"));
+            assert_eq!(e.is_transient(), transient, "{code:?}");
+            assert!(e.to_string().starts_with("PostgreSQL"), "{e}");
+            assert!(e.to_string().ends_with(&format!("{code:?}")), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_failure_without_a_server_verdict_is_transient_and_keeps_its_message() {
+        // No SQLSTATE (the client gave up: I/O, closed connection, a timeout). A config
+        // error is the one such failure that can be made without a server.
+        let err = "port=not-a-port"
+            .parse::<tokio_postgres::Config>()
+            .err()
+            .unwrap_or_else(|| panic!("a bad port parses"));
+        let text = err.to_string();
+        let e = from_pg(err);
+        assert!(e.is_transient(), "{e}");
+        assert!(e.to_string().contains(&text), "{e}");
+    }
+
+    #[test]
+    fn a_pool_that_hands_out_no_connection_is_transient() {
+        let timeout = deadpool_postgres::PoolError::Timeout(deadpool_postgres::TimeoutType::Wait);
+        assert!(from_pool(timeout).is_transient());
+        let closed = deadpool_postgres::PoolError::Closed;
+        assert!(from_pool(closed).is_transient());
+        let backend = "port=x".parse::<tokio_postgres::Config>().err();
+        let backend = backend.unwrap_or_else(|| panic!("a bad port parses"));
+        let e = from_pool(deadpool_postgres::PoolError::Backend(backend));
+        assert!(e.to_string().starts_with("PostgreSQL is unavailable"), "{e}");
     }
 }

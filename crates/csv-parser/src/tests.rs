@@ -359,3 +359,109 @@ async fn a_parse_is_not_announced_before_its_rows_are_decided() {
     };
     assert_eq!(mem.topic.of(&upload_id).len(), 0);
 }
+
+/// Every row of `upload_id` decided as an error, as the error processor records them
+/// (its own call to `finalise` lost: a crash, a timeout).
+async fn decide_every_row(mem: &Memory, upload_id: &str) {
+    use domain::model::RowError;
+    use domain::ports::{ErrorLedger, ErrorRow};
+    let rows: Vec<ErrorRow> = (1..=4)
+        .map(|row_number| ErrorRow {
+            row_number,
+            vendor_product_id: Some(format!("P{row_number}")),
+            errors: vec![RowError::new(ErrorCode::InvalidPrice, "price", "not a price")],
+            original: None,
+        })
+        .collect();
+    let recorded = mem.record_errors(upload_id, "VEND001", &rows).await;
+    assert_eq!(recorded.ok(), Some(4), "four new rows");
+}
+
+fn parser(mem: &Memory) -> Parser<'_, Memory, Memory, Memory> {
+    Parser {
+        objects: mem,
+        records: mem,
+        ledger: mem,
+        settings: &SETTINGS,
+        notify: mem.notify(),
+    }
+}
+
+fn only_upload(mem: &Memory) -> String {
+    let db = mem.db.lock().expect("lock");
+    assert_eq!(db.history.len(), 1, "one upload");
+    db.history.keys().next().cloned().expect("one upload")
+}
+
+#[tokio::test]
+async fn a_redelivery_ends_an_upload_whose_rows_were_decided_and_a_failed_end_is_retried() {
+    let mem = memory();
+    let key = "uploads/VEND001/ends.csv";
+    mem.put_object("b", key, CSV);
+    let event = event(key, "00C1");
+    parser(&mem).handle(&event).await.expect("parsed");
+    let upload_id = only_upload(&mem);
+    decide_every_row(&mem, &upload_id).await;
+    assert_eq!(mem.counters(&upload_id), Some((0, 4, UploadStatus::Processing)));
+
+    // The end fails: the invocation fails (retried), nothing is final or announced.
+    mem.fail("finish", Some(&upload_id), 1);
+    let failed = parser(&mem).handle(&event).await;
+    assert!(failed.as_ref().is_err_and(|e| e.is_transient()), "{failed:?}");
+    assert_eq!(mem.counters(&upload_id), Some((0, 4, UploadStatus::Processing)));
+    assert_eq!(mem.topic.of(&upload_id).len(), 0);
+
+    // The retry is the parser ending the upload: final status, its report, one notice.
+    let outcomes = parser(&mem).handle(&event).await.expect("the retry");
+    assert_eq!(
+        outcomes,
+        [Outcome::AlreadyParsed {
+            upload_id: upload_id.clone()
+        }]
+    );
+    let (status, report, errors) = failure(&mem, &upload_id);
+    assert_eq!(status, UploadStatus::Failed);
+    let report = report.expect("a report key");
+    let text = mem.object_text("b", &report).expect("the report in the bucket");
+    assert_eq!(text.lines().count(), 5, "header and four rows: {text}");
+    assert_eq!(errors.len(), 4);
+    assert_eq!(mem.topic.of(&upload_id).len(), 1);
+    assert_eq!(mem.written().len(), 4, "no item written twice");
+}
+
+#[tokio::test]
+async fn a_resumed_parse_ends_the_upload_when_its_rows_were_decided_meanwhile() {
+    let mem = memory();
+    let key = "uploads/VEND001/resume-ends.csv";
+    mem.put_object("b", key, CSV);
+    let event = event(key, "00C2");
+    // Every item written, then the parse dies before it is marked parsed.
+    mem.fail("mark_parsed", None, 1);
+    assert!(parser(&mem).handle(&event).await.is_err());
+    let upload_id = only_upload(&mem);
+    assert_eq!(mem.written().len(), 4);
+    decide_every_row(&mem, &upload_id).await;
+    // Its lease runs out: the next delivery resumes, writes nothing and ends it.
+    if let Some(h) = mem.db.lock().expect("lock").history.get_mut(&upload_id) {
+        h.lease_until = None;
+    }
+    let outcomes = parser(&mem).handle(&event).await.expect("the resumed parse");
+    assert_eq!(
+        outcomes,
+        [Outcome::Parsed {
+            upload_id: upload_id.clone(),
+            total_records: 4
+        }]
+    );
+    assert_eq!(mem.written().len(), 4, "nothing written again");
+    assert_eq!(mem.counters(&upload_id), Some((0, 4, UploadStatus::Failed)));
+    assert_eq!(
+        mem.finished.lock().expect("lock").clone(),
+        [(
+            upload_id.clone(),
+            UploadStatus::Failed,
+            Some(format!("reports/VEND001/{upload_id}.csv"))
+        )]
+    );
+    assert_eq!(mem.topic.of(&upload_id).len(), 1);
+}

@@ -97,6 +97,9 @@ pub fn render(columns: &[String], lines: &[ReportLine]) -> Result<Vec<u8>, csv::
 }
 
 #[cfg(test)]
+mod tests_props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -194,6 +197,49 @@ mod tests {
             );
         }
         assert_eq!(pieces, whole);
+    }
+
+    #[test]
+    fn header_cells_are_neutralised_too() {
+        // A header name is the vendor's text like any cell (README: "header included").
+        let columns: Vec<String> = ["=cmd|' /C calc'!A0", "+x", "-x", "@x", "\tx", "\rx", "ok"]
+            .map(String::from)
+            .to_vec();
+        let text = String::from_utf8(render(&columns, &[]).expect("render")).expect("utf8");
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(text.as_bytes());
+        let header = reader.records().next().expect("a header").expect("csv");
+        assert_eq!(
+            header.iter().collect::<Vec<_>>(),
+            [
+                "'=cmd|' /C calc'!A0",
+                "'+x",
+                "'-x",
+                "'@x",
+                "'\tx",
+                "'\rx",
+                "ok",
+                "row_number",
+                "error_type",
+                "error_message"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_message_that_reads_as_a_formula_is_neutralised() {
+        let lines = [ReportLine {
+            row_number: 4,
+            error_type: ErrorCode::InvalidPrice,
+            error_message: "=1+1".into(),
+            original: None,
+        }];
+        let text = String::from_utf8(render(&[], &lines).expect("render")).expect("utf8");
+        assert_eq!(
+            text,
+            "row_number,error_type,error_message\r\n4,INVALID_PRICE,'=1+1\r\n"
+        );
     }
 
     #[test]

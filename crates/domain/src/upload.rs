@@ -328,6 +328,66 @@ mod tests {
         assert_eq!(a.len(), "UPLOAD_20261123T103045_".len() + 12);
     }
 
+    mod laws {
+        use super::*;
+        use crate::proptest_cases as cases;
+        use proptest::prelude::*;
+
+        /// Short strings over few characters, so that near-collisions are likely: one part
+        /// the prefix of another, a part ending where the next begins.
+        fn part() -> impl Strategy<Value = String> {
+            "[ab/_.]{0,4}"
+        }
+
+        fn put() -> impl Strategy<Value = (String, String, String, Option<String>)> {
+            (part(), part(), part(), prop::option::of("[ab]{1,3}"))
+        }
+
+        fn id_of(
+            (bucket, key, sequencer, version): &(String, String, String, Option<String>),
+            at: DateTime<Utc>,
+        ) -> String {
+            upload_id(bucket, key, sequencer, version.as_deref(), at)
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: cases(1024), ..ProptestConfig::default() })]
+
+            /// `upload_id` is a function of (bucket, key, sequencer, version) alone, apart
+            /// from the event time's second in its readable prefix: the same PUT is one
+            /// upload however often it is delivered, two PUTs are two uploads.
+            #[test]
+            fn the_upload_id_is_a_pure_function_of_the_put(a in put(), b in put(), secs in 0i64..4_000_000_000, later in 0i64..100_000) {
+                let at = DateTime::from_timestamp(secs, 0).unwrap_or_default();
+                let redelivered_at = at + chrono::Duration::milliseconds(later % 1000);
+                let id = id_of(&a, at);
+                prop_assert_eq!(&id, &id_of(&a.clone(), at));
+                prop_assert_eq!(&id, &id_of(&a, redelivered_at), "the same second, the same id");
+                let prefix = format!("UPLOAD_{}_", at.format("%Y%m%dT%H%M%S"));
+                prop_assert!(id.starts_with(&prefix), "{} / {}", id, prefix);
+                let hash = &id["UPLOAD_yyyymmddThhmmss_".len()..];
+                prop_assert_eq!(hash.len(), 12);
+                prop_assert!(hash.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+                // The hash covers every part, each delimited: any difference is another id.
+                prop_assert_eq!(a == b, id == id_of(&b, at), "{:?} / {:?}", a, b);
+                // ... and the time covers none of the hash.
+                let other_time = DateTime::from_timestamp(secs + later + 1, 0).unwrap_or_default();
+                prop_assert_eq!(hash, &id_of(&a, other_time)["UPLOAD_yyyymmddThhmmss_".len()..]);
+            }
+        }
+
+        #[test]
+        fn parts_are_delimited_so_moving_a_boundary_changes_the_id() {
+            let at = DateTime::from_timestamp(0, 0).unwrap_or_default();
+            let ab_c = upload_id("ab", "c", "s", None, at);
+            assert_ne!(ab_c, upload_id("a", "bc", "s", None, at));
+            assert_ne!(
+                upload_id("b", "k", "s1", None, at),
+                upload_id("b", "k", "s", Some("1"), at)
+            );
+        }
+    }
+
     #[test]
     fn final_status_follows_the_counts() {
         assert_eq!(UploadStatus::final_for(3, 0), UploadStatus::Completed);

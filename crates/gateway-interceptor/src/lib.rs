@@ -302,12 +302,6 @@ pub fn tenant_from_authorization(authorization: Option<&str>, claim: &str) -> Re
     }
 }
 
-/// The tenant claim of the bearer token in `Authorization` (header names compared
-/// case-insensitively; more than one header is refused).
-pub fn tenant_from_headers(headers: Option<&Map<String, Value>>, claim: &str) -> Result<String, Refusal> {
-    tenant_from_authorization(single_authorization(headers)?, claim)
-}
-
 /// `Bearer <token>` (scheme case-insensitive); a bare JWT is accepted too.
 fn bearer_token(header: &str) -> Option<&str> {
     let h = header.trim();

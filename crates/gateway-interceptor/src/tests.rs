@@ -280,3 +280,95 @@ fn malformed_input_is_refused_not_forwarded() {
         INVALID_REQUEST
     );
 }
+
+#[test]
+fn the_reviews_target_prefix_matches_whatever_its_case() {
+    // A call the Gateway routes to the reviews target under another spelling, with no
+    // tenant_id sent: not pinned, it would pass through with no tenant at all.
+    for (target, tool) in [
+        ("reviews", "REVIEWS___search_reviews"),
+        ("reviews", "Reviews___get_product_reviews"),
+        ("Product-Reviews", "product-reviews___search_reviews"),
+        ("product-reviews", "PRODUCT-REVIEWS___search_reviews"),
+    ] {
+        let config = InterceptorConfig::new("tenant_id", target);
+        let out = intercept(
+            input(
+                json!({"Authorization": token_for("tenanta")}),
+                call(tool, json!({"product_id": 1})),
+            ),
+            &config,
+        );
+        assert_eq!(
+            out["mcp"]["transformedGatewayRequest"]["body"]["params"]["arguments"],
+            json!({"tenant_id": "tenanta", "product_id": 1}),
+            "{target} / {tool}: {out}"
+        );
+    }
+}
+
+#[test]
+fn refusal_codes_are_the_json_rpc_ones() {
+    // The agent sees these numbers; a change is a change of contract.
+    assert_eq!(
+        (UNAUTHORIZED, INVALID_PARAMS, INVALID_REQUEST),
+        (-32001, -32602, -32600)
+    );
+}
+
+#[test]
+fn a_scheme_other_than_bearer_is_refused_even_with_a_jwt() {
+    let token = jwt(json!({"tenant_id": "tenanta"}));
+    for authorization in [
+        format!("Basic {token}"),
+        format!("Token {token}"),
+        format!("Bearerx {token}"),
+    ] {
+        let out = intercept(
+            input(
+                json!({"Authorization": authorization}),
+                call("reviews___search_reviews", json!({})),
+            ),
+            &cfg(),
+        );
+        assert_eq!(refused_with(&out), Some(UNAUTHORIZED), "{authorization}: {out}");
+    }
+    // The bare token and any case of the scheme go.
+    for authorization in [
+        token.clone(),
+        format!("BEARER {token}"),
+        format!("  bearer   {token} "),
+    ] {
+        assert_eq!(
+            tenant_from_authorization(Some(&authorization), "tenant_id"),
+            Ok("tenanta".into())
+        );
+    }
+}
+
+#[test]
+fn other_methods_pass_whatever_the_shape_of_their_params() {
+    // Only tools/call must carry object params and arguments: the Gateway's own methods
+    // are not the interceptor's to judge.
+    for body in [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": "x"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "prompts/get", "params": {"name": "p", "arguments": 5}}),
+        json!({"jsonrpc": "2.0", "id": 3, "method": "ping", "params": [1]}),
+    ] {
+        let out = intercept(input(json!({}), body.clone()), &cfg());
+        assert_eq!(out["mcp"]["transformedGatewayRequest"]["body"], body, "{out}");
+    }
+}
+
+#[tokio::test]
+async fn the_handler_answers_what_intercept_answers() {
+    let body = call("reviews___search_reviews", json!({}));
+    let payload = input(json!({"Authorization": token_for("tenanta")}), body);
+    let event = LambdaEvent::new(payload.clone(), lambda_runtime::Context::default());
+    let out = handle(event, &cfg()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out, intercept(payload, &cfg()));
+    assert_eq!(
+        out["mcp"]["transformedGatewayRequest"]["body"]["params"]["arguments"]["tenant_id"],
+        "tenanta"
+    );
+}

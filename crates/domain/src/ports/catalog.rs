@@ -114,6 +114,83 @@ mod tests {
         crate::model::sample_item(row_number, cells)
     }
 
+    fn held_by(vendor: &str, vpid: &str) -> BatchContext {
+        let mut ctx = BatchContext::default();
+        ctx.sku_holders.insert("S-1".into(), (vendor.into(), vpid.into()));
+        ctx
+    }
+
+    #[test]
+    fn a_sku_another_vendor_holds_is_taken_whatever_its_vendor_product_id() {
+        // sample_item's vendor is VEND001. Another vendor holding the SKU under the same
+        // vendor_product_id is still another product: the upsert would hit the unique
+        // index on products.sku, be retried as "transient" and end in the on-failure queue.
+        let row = item(2, " S-1 ", "VP-1");
+        assert!(
+            held_by("VEND002", "VP-1")
+                .duplicate_facts(&row)
+                .sku_owned_by_other_product
+        );
+        assert!(
+            held_by("VEND002", "OTHER")
+                .duplicate_facts(&row)
+                .sku_owned_by_other_product
+        );
+        // This vendor's other product holds it.
+        assert!(
+            held_by("VEND001", "OTHER")
+                .duplicate_facts(&row)
+                .sku_owned_by_other_product
+        );
+        // This vendor's same product: a re-upload, not a duplicate.
+        assert!(
+            !held_by("VEND001", "VP-1")
+                .duplicate_facts(&row)
+                .sku_owned_by_other_product
+        );
+        // Nobody holds it, or the row has no SKU to compare.
+        assert!(
+            !BatchContext::default()
+                .duplicate_facts(&row)
+                .sku_owned_by_other_product
+        );
+        assert!(
+            !held_by("VEND002", "VP-1")
+                .duplicate_facts(&item(2, "", "VP-1"))
+                .sku_owned_by_other_product
+        );
+    }
+
+    #[test]
+    fn a_verdict_gives_its_errors_and_a_valid_one_none() {
+        use crate::codes::ErrorCode;
+        let errors = vec![
+            RowError::new(ErrorCode::InvalidPrice, "price", "not a price"),
+            RowError::new(ErrorCode::InvalidSku, "sku", "blank"),
+        ];
+        assert_eq!(Verdict::Error(errors.clone()).errors(), errors.as_slice());
+        assert_eq!(Verdict::Error(Vec::new()).errors(), &[] as &[RowError]);
+    }
+
+    #[test]
+    fn only_an_earlier_row_owns_a_value() {
+        let mut ctx = BatchContext::default();
+        ctx.owners.insert(("sku".into(), "S-1".into()), 5);
+        ctx.owners.insert(("vendor_product_id".into(), "VP-1".into()), 3);
+        let facts = |row| ctx.duplicate_facts(&item(row, "S-1", "VP-1"));
+        assert_eq!(facts(6).sku_taken_earlier_in_file, Some(5));
+        assert_eq!(facts(6).vendor_product_id_taken_earlier_in_file, Some(3));
+        // The owner itself, and rows before it, are not duplicates of it.
+        assert_eq!(facts(5).sku_taken_earlier_in_file, None);
+        assert_eq!(facts(5).vendor_product_id_taken_earlier_in_file, Some(3));
+        assert_eq!(facts(3).vendor_product_id_taken_earlier_in_file, None);
+        assert_eq!(facts(1), DuplicateFacts::default());
+        // A value is owned per column: a sku equal to another row's vendor_product_id is
+        // not a duplicate.
+        let crossed = ctx.duplicate_facts(&item(9, "VP-1", "S-1"));
+        assert_eq!(crossed, DuplicateFacts::default());
+    }
+
     #[test]
     fn duplicate_facts_ignore_values_with_control_characters() {
         let mut ctx = BatchContext::default();

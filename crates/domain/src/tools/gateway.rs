@@ -120,4 +120,23 @@ mod tests {
         assert!(ToolName::parse("get_product_reviews").is_err());
         assert!(ToolName::parse("reviews___").is_err());
     }
+
+    #[test]
+    fn the_client_context_carries_the_ids_where_the_gateway_puts_them() {
+        let cc = gateway_client_context("reviews___search_reviews", "42");
+        let custom = &cc["custom"];
+        assert_eq!(custom[TOOL_NAME_KEY], "reviews___search_reviews");
+        assert_eq!(custom[MCP_MESSAGE_ID_KEY], "42");
+        assert_eq!(custom[MESSAGE_VERSION_KEY], "1.0");
+        assert_eq!(custom[GATEWAY_ID_KEY], "devstack-gateway");
+        assert_eq!(custom[TARGET_ID_KEY], "DEVSTACKTARGET");
+        assert_eq!(custom[AWS_REQUEST_ID_KEY], "00000000-0000-0000-0000-000000000000");
+        assert_eq!(custom.as_object().map(|o| o.len()), Some(6));
+        // What the tool's side reads back from it.
+        let name = custom[TOOL_NAME_KEY].as_str().map(ToolName::parse);
+        assert_eq!(
+            name.and_then(Result::ok).map(|n| n.tool),
+            Some("search_reviews".to_string())
+        );
+    }
 }

@@ -287,6 +287,159 @@ mod tests {
         assert!(parse_start("yesterday").is_err());
     }
 
+    mod laws {
+        use super::*;
+        use crate::proptest_cases as cases;
+        use proptest::prelude::*;
+
+        /// Tenants over the characters the fingerprint itself uses (`;`, `=`), so that a
+        /// tenant imitating the text of another query's filters is tried.
+        fn query() -> impl Strategy<Value = ReviewQuery> {
+            let day = |d: u32| parse_start(&format!("2024-12-{d:02}")).ok();
+            (
+                "[ab;=]{0,6}",
+                prop::option::of(0i64..3),
+                prop::option::of(1i64..3),
+                prop::option::of(4i64..6),
+                prop::option::of(1u32..3).prop_map(move |d| d.and_then(day)),
+                prop::option::of(3u32..5).prop_map(move |d| d.and_then(day)),
+                any::<bool>(),
+            )
+                .prop_map(
+                    |(tenant_id, product_id, min_rating, max_rating, start, end, verified_only)| {
+                        ReviewQuery {
+                            tenant_id,
+                            product_id,
+                            filter: ReviewFilter {
+                                min_rating,
+                                max_rating,
+                                start,
+                                end,
+                                verified_only,
+                            },
+                        }
+                    },
+                )
+        }
+
+        fn tool() -> impl Strategy<Value = &'static str> {
+            prop::sample::select(vec![GET_PRODUCT_REVIEWS, SEARCH_REVIEWS])
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: cases(1024), ..ProptestConfig::default() })]
+
+            /// A `next_token` opens for exactly the tenant, tool and filters it was minted
+            /// for, and resumes where it was minted.
+            #[test]
+            fn a_token_verifies_only_for_its_tenant_tool_and_filters(
+                minted_for in query(), tool_a in tool(),
+                asked_by in query(), tool_b in tool(),
+                review_id in "[a-z0-9]{1,8}",
+            ) {
+                let signer = TokenSigner::new("secret");
+                let key = ReviewKey {
+                    tenant_id: minted_for.tenant_id.clone(),
+                    product_id: minted_for.product_id.unwrap_or(7),
+                    review_id,
+                };
+                let token = signer.mint(tool_a, &minted_for, &key).unwrap_or_else(|e| panic!("{e}"));
+                let opened = |tool: &str, q: &ReviewQuery| match signer.open(tool, q, &token) {
+                    Ok(Ok(k)) => Some(k),
+                    Ok(Err(e)) => {
+                        assert_eq!(e.code, ToolErrorCode::InvalidNextToken);
+                        None
+                    }
+                    Err(e) => panic!("{e}"),
+                };
+                prop_assert_eq!(opened(tool_a, &minted_for), Some(key));
+                let same = tool_a == tool_b && minted_for == asked_by;
+                prop_assert_eq!(opened(tool_b, &asked_by).is_some(), same, "{:?} for {:?}", asked_by, minted_for);
+                prop_assert_eq!(TokenSigner::new("other").open(tool_a, &minted_for, &token).ok().and_then(Result::ok), None);
+            }
+        }
+    }
+
+    #[test]
+    fn a_review_matches_only_when_every_filter_lets_it_through() {
+        let review = |rating: i64, verified_purchase: bool, review_date: &str| Review {
+            product_id: 1,
+            review_id: "r".into(),
+            tenant_id: "t".into(),
+            product_name: None,
+            customer_id: None,
+            rating,
+            title: None,
+            comment: None,
+            review_date: review_date.into(),
+            helpful_votes: None,
+            verified_purchase,
+            images: None,
+        };
+        let r = review(3, false, "2024-12-02T10:00:00Z");
+        assert!(ReviewFilter::default().matches(&r));
+        let with = |f: ReviewFilter| f.matches(&r);
+        assert!(with(ReviewFilter {
+            min_rating: Some(3),
+            max_rating: Some(3),
+            ..Default::default()
+        }));
+        assert!(!with(ReviewFilter {
+            min_rating: Some(4),
+            ..Default::default()
+        }));
+        assert!(!with(ReviewFilter {
+            max_rating: Some(2),
+            ..Default::default()
+        }));
+        assert!(!with(ReviewFilter {
+            verified_only: true,
+            ..Default::default()
+        }));
+        assert!(ReviewFilter {
+            verified_only: true,
+            ..Default::default()
+        }
+        .matches(&review(3, true, "2024-12-02")));
+        assert!(!with(ReviewFilter {
+            start: parse_start("2024-12-03").ok(),
+            ..Default::default()
+        }));
+        assert!(with(ReviewFilter {
+            end: parse_end("2024-12-02").ok(),
+            ..Default::default()
+        }));
+    }
+
+    #[test]
+    fn a_token_for_another_product_than_its_query_names_is_refused() {
+        // The signer seals whatever key it is given: a token whose position is in another
+        // product than the query's own never resumes that query.
+        let s = TokenSigner::new("secret");
+        let query = ReviewQuery {
+            tenant_id: "ta".into(),
+            product_id: Some(1),
+            filter: ReviewFilter::default(),
+        };
+        let key = |product_id| ReviewKey {
+            tenant_id: "ta".into(),
+            product_id,
+            review_id: "r1".into(),
+        };
+        let opened = |product_id| {
+            let token = s
+                .mint(GET_PRODUCT_REVIEWS, &query, &key(product_id))
+                .unwrap_or_else(|e| panic!("{e}"));
+            s.open(GET_PRODUCT_REVIEWS, &query, &token)
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        assert_eq!(opened(1).ok(), Some(key(1)));
+        assert_eq!(
+            opened(2).err().map(|e| e.code),
+            Some(ToolErrorCode::InvalidNextToken)
+        );
+    }
+
     #[test]
     fn tokens_are_bound_to_tenant_tool_and_filters() {
         let s = TokenSigner::new("secret");

@@ -61,6 +61,13 @@ impl ObjectStore for Memory {
         body: Vec<u8>,
     ) -> Result<String, PortError> {
         self.trip("put_part", key)?;
+        // As S3: part numbers run from 1 to 10,000.
+        if !(1..=10_000).contains(&number) {
+            return Err(PortError::rejected(
+                "memory",
+                format!("InvalidArgument: part number {number}"),
+            ));
+        }
         let mut parts = lock(&self.parts)?;
         let pending = parts
             .get_mut(upload)
@@ -86,6 +93,13 @@ impl ObjectStore for Memory {
             return Err(PortError::rejected(
                 "memory",
                 "InvalidPart: the parts named are not the parts uploaded",
+            ));
+        }
+        // As S3: every part but the last is at least 5 MiB.
+        if list.iter().rev().skip(1).any(|(_, b)| b.len() < 5 * 1024 * 1024) {
+            return Err(PortError::rejected(
+                "memory",
+                "EntityTooSmall: a part other than the last is under 5 MiB",
             ));
         }
         let body: Vec<u8> = list.into_iter().flat_map(|(_, b)| b).collect();
