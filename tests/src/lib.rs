@@ -1,5 +1,6 @@
 //! Helpers shared by the end-to-end tests.
 
+pub mod binaries;
 pub mod drive;
 pub mod exact;
 pub mod faults;

@@ -11,7 +11,7 @@
 
 use serde_json::Value;
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -41,28 +41,7 @@ pub struct Invocation {
     pub cognito_identity: Option<String>,
 }
 
-/// `target/debug/<name>` of this workspace (or of `CARGO_TARGET_DIR`), built with
-/// `cargo build -p <package> --bin <name>` first when it is missing. `cargo test
-/// --workspace` builds the binaries of every member, so normally it is there.
-pub fn binary(package: &str, name: &str) -> PathBuf {
-    let workspace = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace.join("target"));
-    let path = target.join("debug").join(name);
-    if !path.exists() {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = std::process::Command::new(cargo)
-            .args(["build", "-p", package, "--bin", name])
-            .current_dir(&workspace)
-            .status();
-        assert!(
-            matches!(status, Ok(s) if s.success()),
-            "cargo build -p {package} --bin {name} failed: {status:?}"
-        );
-    }
-    path
-}
+pub use crate::binaries::binary;
 
 /// Runs `bin` against a fresh Runtime API for one invocation.
 pub async fn invoke_binary(
