@@ -76,10 +76,18 @@ unit:
 	$(CARGO) test --workspace --exclude e2e --lib --bins
 	$(CARGO) test -p lambda-shim --tests
 
-# Benchmarks against their baselines, printed side by side (needs the stack for writes).
+# Benchmarks against their physical floors, in one run (README "Benchmarks"): writes
+# target/bench/report.md, report.json and report.svg. Release optimisation (profile
+# bench-release, no fat LTO); the function binaries are built too, for the cold-start
+# and size measurements. `make bench BENCH_ONLY="1 4"` runs only those sections.
+BENCH_PACKAGES := -p bench -p csv-parser -p stream-validator -p error-processor \
+	-p upload-reconciler -p reviews-tool -p warranty-tool -p customer-profile-tool \
+	-p gateway-interceptor -p vendor-api -p lambda-shim
+BENCH_ONLY ?=
 bench: up
-	@$(CARGO) build -q -p devstack --bin bench
-	@. ./$(ENV_FILE) && "$(CARGO_TARGET_DIR)/debug/bench"
+	@$(call timed,build bench,$(CARGO) build -q --profile bench-release $(BENCH_PACKAGES) --bins)
+	@$(call timed,bench,. ./$(ENV_FILE) && "$(CARGO_TARGET_DIR)/bench-release/bench" $(BENCH_ONLY) > /dev/null)
+	@echo "[make] target/bench/report.md, report.json, report.svg"
 
 # The README's test command: set-up, lints, then every test (unit and end-to-end).
 test: up lint

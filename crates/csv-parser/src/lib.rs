@@ -294,11 +294,12 @@ where
         let HeaderOutcome::Ready(_, mut rows) = CsvRows::open(reader).await.map_err(read_error)? else {
             return Err(PortError::unavailable("S3", "the object changed between reads"));
         };
+        let stamp = self.stamp(ctx);
         let mut buffer = Vec::with_capacity(WRITE_BUFFER);
         let mut seen = 0;
         while let Some(row) = rows.next_row().await.map_err(read_error)? {
             seen = row.row_number;
-            buffer.push(self.item(ctx, row.row_number, row.outcome));
+            buffer.push(item(&stamp, row.row_number, row.outcome));
             if buffer.len() >= WRITE_BUFFER {
                 self.flush(ctx.upload_id, &mut buffer, resume).await?;
             }
@@ -337,33 +338,15 @@ where
         Ok(())
     }
 
-    /// The row's item, made to fit DynamoDB's item limit.
-    fn item(&self, ctx: &UploadContext<'_>, row_number: u64, outcome: RowOutcome) -> UploadRecord {
-        let stamp = ctx
-            .event_time
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let ttl = (ctx.event_time + Duration::days(self.settings.record_ttl_days)).timestamp();
-        let errors: Vec<RowError> = outcome.row_error().into_iter().collect();
-        let status = if errors.is_empty() {
-            RecordStatus::PendingValidation
-        } else {
-            RecordStatus::Error
-        };
-        UploadRecord {
-            upload_id: ctx.upload_id.to_string(),
-            record_id: record_id(row_number),
-            vendor_id: ctx.vendor_id.clone(),
-            file_name: ctx.upload.file_name.clone(),
-            row_number,
-            product_data: outcome.into_product_data(),
-            status,
-            error_type: first_error_type(&errors),
-            error_reason: errors,
-            created_at: stamp.clone(),
-            updated_at: stamp,
-            ttl,
-        }
-        .fitted()
+    /// What every item of the upload carries: computed once, not per row.
+    fn stamp<'c>(&self, ctx: &'c UploadContext<'_>) -> ItemStamp<'c> {
+        ItemStamp::new(
+            ctx.upload_id,
+            &ctx.vendor_id,
+            &ctx.upload.file_name,
+            ctx.event_time,
+            self.settings.record_ttl_days,
+        )
     }
 
     /// A file-level failure: the report first (so the history row can name it), then
@@ -407,6 +390,60 @@ where
             error_type,
         })
     }
+}
+
+/// What every item of one upload carries besides its row, formatted once per upload.
+pub struct ItemStamp<'a> {
+    pub upload_id: &'a str,
+    pub vendor_id: &'a str,
+    pub file_name: &'a str,
+    /// `created_at` and `updated_at` of a new item: the event's time.
+    pub created_at: String,
+    pub ttl: i64,
+}
+
+impl<'a> ItemStamp<'a> {
+    pub fn new(
+        upload_id: &'a str,
+        vendor_id: &'a str,
+        file_name: &'a str,
+        event_time: DateTime<Utc>,
+        record_ttl_days: i64,
+    ) -> Self {
+        ItemStamp {
+            upload_id,
+            vendor_id,
+            file_name,
+            created_at: event_time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            ttl: (event_time + Duration::days(record_ttl_days)).timestamp(),
+        }
+    }
+}
+
+/// The parser's transform, pure: one read row → its `UploadRecords` item, ready to
+/// write (made to fit DynamoDB's item limit). `make bench` measures it.
+pub fn item(stamp: &ItemStamp<'_>, row_number: u64, outcome: RowOutcome) -> UploadRecord {
+    let errors: Vec<RowError> = outcome.row_error().into_iter().collect();
+    let status = if errors.is_empty() {
+        RecordStatus::PendingValidation
+    } else {
+        RecordStatus::Error
+    };
+    UploadRecord {
+        upload_id: stamp.upload_id.to_string(),
+        record_id: record_id(row_number),
+        vendor_id: stamp.vendor_id.to_string(),
+        file_name: stamp.file_name.to_string(),
+        row_number,
+        product_data: outcome.into_product_data(),
+        status,
+        error_type: first_error_type(&errors),
+        error_reason: errors,
+        created_at: stamp.created_at.clone(),
+        updated_at: stamp.created_at.clone(),
+        ttl: stamp.ttl,
+    }
+    .fitted()
 }
 
 struct UploadContext<'a> {

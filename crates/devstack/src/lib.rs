@@ -17,6 +17,7 @@ pub mod reconcile;
 pub mod setup;
 mod setup_seed;
 mod setup_tables;
+pub mod stages;
 pub mod token;
 pub mod tool;
 pub mod upload;

@@ -48,6 +48,9 @@ enum Command {
         #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
         older_than: Option<std::time::Duration>,
     },
+    /// When each stage of an upload happened (parse, first and last validated batch,
+    /// errors recorded, completion, notification), as one JSON object.
+    Stages { upload_id: String },
     /// Mint a token of the local identity provider and print it alone on one line: for the
     /// vendor API (`--vendor`, claim VENDOR_CLAIM) or the agent gateway (`--tenant`,
     /// claim TENANT_CLAIM).
@@ -126,6 +129,7 @@ async fn main() -> ExitCode {
             .await
         }
         Command::Reconcile { older_than } => devstack::reconcile::run(older_than).await,
+        Command::Stages { upload_id } => devstack::stages::run(&upload_id).await,
         Command::Token { vendor, tenant, ttl } => devstack::token::run(vendor, tenant, ttl).map(|token| {
             println!("{token}");
         }),

@@ -92,6 +92,21 @@ impl Stack {
         body: Vec<u8>,
         redeliver: bool,
     ) -> anyhow::Result<serde_json::Value> {
+        let put = self.put(vendor, name, body).await?;
+        let _progress = crate::progress::wanted()
+            .then(|| crate::progress::start(self.database_url.clone(), put.upload_id.clone()));
+        let deliveries = if redeliver { 2 } else { 1 };
+        for _ in 0..deliveries {
+            self.invoke_parser(&put.event).await?;
+        }
+        self.drain(&put.stream_arn, &put.from, &put.upload_id, redeliver)
+            .await?;
+        self.history(&put.upload_id).await
+    }
+
+    /// Puts `body` at `uploads/{vendor}/{name}` and returns the S3 notification for it,
+    /// delivering nothing yet (`upload` and `make bench` drive the stages).
+    pub async fn put(&self, vendor: &str, name: &str, body: Vec<u8>) -> anyhow::Result<PutUpload> {
         let key = format!("uploads/{vendor}/{name}");
         if !(key.starts_with("uploads/") && key.ends_with(".csv")) {
             bail!("{key} does not match the bucket notification (prefix uploads/, suffix .csv): S3 would not invoke csv-parser");
@@ -131,14 +146,12 @@ impl Stack {
             put.version_id(),
             event_time,
         );
-        let _progress = crate::progress::wanted()
-            .then(|| crate::progress::start(self.database_url.clone(), upload_id.clone()));
-        let deliveries = if redeliver { 2 } else { 1 };
-        for _ in 0..deliveries {
-            self.invoke_parser(&event).await?;
-        }
-        self.drain(&stream_arn, &from, &upload_id, redeliver).await?;
-        self.history(&upload_id).await
+        Ok(PutUpload {
+            event,
+            upload_id,
+            stream_arn,
+            from,
+        })
     }
 
     /// An asynchronous invocation: Lambda retries a failed one twice, then gives up.
@@ -173,16 +186,33 @@ impl Stack {
         upload_id: &str,
         replay: bool,
     ) -> anyhow::Result<esm::DrainReport> {
+        self.drain_through(stream_arn, from, upload_id, replay, |_, handler| handler)
+            .await
+    }
+
+    /// `drain`, each mapping's handler wrapped by `wrap(function name, handler)` (for
+    /// instance to time it).
+    pub async fn drain_through(
+        &self,
+        stream_arn: &str,
+        from: &esm::StreamPosition,
+        upload_id: &str,
+        replay: bool,
+        wrap: impl Fn(&str, Arc<dyn BatchHandler>) -> Arc<dyn BatchHandler>,
+    ) -> anyhow::Result<esm::DrainReport> {
         let mut consumers = vec![
             Consumer::new(
                 "stream-validator",
                 esm::settings_for("StreamValidatorFunction")?,
-                Arc::new(ValidatorHandler(self.validator.clone())),
+                wrap(
+                    "stream-validator",
+                    Arc::new(ValidatorHandler(self.validator.clone())),
+                ),
             ),
             Consumer::new(
                 "error-processor",
                 esm::settings_for("ErrorProcessorFunction")?,
-                Arc::new(ErrorHandler(self.errors.clone())),
+                wrap("error-processor", Arc::new(ErrorHandler(self.errors.clone()))),
             ),
         ];
         let wanted = upload_id.to_string();
@@ -245,6 +275,15 @@ pub fn parser_failure(event: &S3Event, error: &str) -> serde_json::Value {
         "requestPayload": event,
         "responsePayload": { "errorMessage": error },
     })
+}
+
+/// An object put where a vendor uploads, with its S3 notification not yet delivered.
+pub struct PutUpload {
+    pub event: S3Event,
+    pub upload_id: String,
+    pub stream_arn: String,
+    /// The stream's tip before the put: the drain reads from here.
+    pub from: esm::StreamPosition,
 }
 
 /// The clone's `.local/` folder, where the local stack keeps its state.

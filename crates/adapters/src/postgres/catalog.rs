@@ -1,7 +1,7 @@
 //! The validator's side: one batch's context in one round trip, and the verdicts with
 //! their products in one transaction.
 
-use super::{columns_of, lock_upload, row_errors_json, stored_verdict, to_i32, PgCatalog};
+use super::{columns_of, locked, row_errors_json, stored_verdict, to_i32, PgCatalog, LOCK_UPLOAD};
 use crate::classify::from_pg;
 use async_trait::async_trait;
 use domain::ports::{BatchContext, CatalogStore, StoredVerdict, Verdict};
@@ -25,29 +25,33 @@ impl CatalogStore for PgCatalog {
         let p_holders: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&values];
         let p_upload: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&upload_id];
         // Five independent queries, pipelined on one connection: one round trip's wait.
-        let (decided, owners, holders, categories, metadata) = futures::try_join!(
-            client.query(
+        // Statements are prepared once per connection (cached), then only executed.
+        let (s_decided, s_owners, s_holders, s_categories, s_metadata) = futures::try_join!(
+            client.prepare_cached(
                 "SELECT row_number, verdict, errors FROM upload_rows
-                 WHERE upload_id = $1 AND row_number = ANY($2)",
-                &p_decided,
+                 WHERE upload_id = $1 AND row_number = ANY($2)"
             ),
-            client.query(
+            client.prepare_cached(
+                // column_name is named (it can only be one of these two) so the primary
+                // key (upload_id, column_name, value) finds each value directly instead
+                // of scanning every claim of the upload: a batch's cost stays flat
+                // whatever the file's size.
                 "SELECT column_name, value, row_number FROM upload_claims
-                 WHERE upload_id = $1 AND value = ANY($2)",
-                &p_owners,
+                 WHERE upload_id = $1 AND column_name IN ('sku', 'vendor_product_id')
+                   AND value = ANY($2)"
             ),
-            client.query(
-                "SELECT sku, vendor_id, vendor_product_id FROM products WHERE sku = ANY($1)",
-                &p_holders,
-            ),
-            client.query(
-                "SELECT category_name FROM product_categories WHERE is_active",
-                &[]
-            ),
-            client.query_opt(
-                "SELECT metadata FROM upload_history WHERE upload_id = $1",
-                &p_upload
-            ),
+            client
+                .prepare_cached("SELECT sku, vendor_id, vendor_product_id FROM products WHERE sku = ANY($1)"),
+            client.prepare_cached("SELECT category_name FROM product_categories WHERE is_active"),
+            client.prepare_cached("SELECT metadata FROM upload_history WHERE upload_id = $1"),
+        )
+        .map_err(from_pg)?;
+        let (decided, owners, holders, categories, metadata) = futures::try_join!(
+            client.query(&s_decided, &p_decided),
+            client.query(&s_owners, &p_owners),
+            client.query(&s_holders, &p_holders),
+            client.query(&s_categories, &[]),
+            client.query_opt(&s_metadata, &p_upload),
         )
         .map_err(from_pg)?;
         let mut ctx = BatchContext::default();
@@ -91,17 +95,28 @@ impl CatalogStore for PgCatalog {
         }
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(from_pg)?;
-        lock_upload(&tx, upload_id).await?;
-        let inserted = tx
-            .query(
+        let (lock, insert) = futures::try_join!(
+            tx.prepare_cached(LOCK_UPLOAD),
+            tx.prepare_cached(
                 "INSERT INTO upload_rows (upload_id, row_number, verdict, errors)
                  SELECT $1, r, v, e FROM unnest($2::int[], $3::text[], $4::jsonb[]) AS t(r, v, e)
                  ON CONFLICT (upload_id, row_number) DO NOTHING
                  RETURNING row_number",
-                &[&upload_id, &numbers, &kinds, &errors],
-            )
-            .await
-            .map_err(from_pg)?;
+            ),
+        )
+        .map_err(from_pg)?;
+        // Pipelined, the lock sent first: the server runs them in order, so the upload is
+        // locked before the insert; without its history row the transaction is dropped
+        // (rolled back).
+        let lock_params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&upload_id];
+        let insert_params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
+            [&upload_id, &numbers, &kinds, &errors];
+        let (row, inserted) = futures::try_join!(
+            tx.query_opt(&lock, &lock_params),
+            tx.query(&insert, &insert_params),
+        )
+        .map_err(from_pg)?;
+        locked(upload_id, row)?;
         let inserted: std::collections::HashSet<u64> =
             inserted.iter().map(|r| r.get::<_, i32>(0) as u64).collect();
 
@@ -114,14 +129,17 @@ impl CatalogStore for PgCatalog {
             })
             .collect();
         if !fresh_valid.is_empty() {
-            upsert_products(&tx, upload_id, vendor_id, &fresh_valid).await?;
+            let counter = tx
+                .prepare_cached(
+                    "UPDATE upload_history SET valid_records = valid_records + $2 WHERE upload_id = $1",
+                )
+                .await
+                .map_err(from_pg)?;
             let n = fresh_valid.len() as i32;
-            tx.execute(
-                "UPDATE upload_history SET valid_records = valid_records + $2 WHERE upload_id = $1",
-                &[&upload_id, &n],
-            )
-            .await
-            .map_err(from_pg)?;
+            // Independent of each other: pipelined.
+            futures::try_join!(upsert_products(&tx, upload_id, vendor_id, &fresh_valid), async {
+                tx.execute(&counter, &[&upload_id, &n]).await.map_err(from_pg)
+            })?;
         }
         let lost: Vec<i32> = verdicts
             .iter()
@@ -173,7 +191,8 @@ async fn upsert_products(
     let stock: Vec<i32> = products.iter().map(|p| p.stock_quantity).collect();
     let units: Vec<String> = products.iter().map(|p| p.unit.clone()).collect();
     let weights: Vec<Option<Decimal>> = products.iter().map(|p| p.weight_kg).collect();
-    tx.execute(
+    let statement = tx
+        .prepare_cached(
         "INSERT INTO products (vendor_id, upload_id, vendor_product_id, product_name, category, subcategory,
                                description, sku, brand, price, compare_at_price, stock_quantity, unit,
                                weight_kg, dimensions_cm, image_url)
@@ -188,6 +207,11 @@ async fn upsert_products(
              unit = EXCLUDED.unit, weight_kg = EXCLUDED.weight_kg,
              dimensions_cm = EXCLUDED.dimensions_cm, image_url = EXCLUDED.image_url,
              upload_id = EXCLUDED.upload_id",
+        )
+        .await
+        .map_err(from_pg)?;
+    tx.execute(
+        &statement,
         &[
             &vendor_id,
             &upload_id,

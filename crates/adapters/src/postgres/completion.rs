@@ -14,13 +14,17 @@ use domain::PortError;
 impl UploadCompletion for PgCatalog {
     async fn state(&self, upload_id: &str) -> Result<Option<UploadState>, PortError> {
         let client = self.client().await?;
-        let row = client
-            .query_opt(
+        // Every batch of the validator and the error processor asks: prepared once.
+        let statement = client
+            .prepare_cached(
                 "SELECT vendor_id, status, total_records, valid_records, error_records,
                         error_file_s3_key, metadata
                  FROM upload_history WHERE upload_id = $1",
-                &[&upload_id],
             )
+            .await
+            .map_err(from_pg)?;
+        let row = client
+            .query_opt(&statement, &[&upload_id])
             .await
             .map_err(from_pg)?;
         row.map(|r| state_of(upload_id.to_string(), &r, 0)).transpose()

@@ -91,14 +91,18 @@ fn to_i32(n: u64) -> Result<i32, PortError> {
     i32::try_from(n).map_err(|_| PortError::rejected("PostgreSQL", format!("row number {n} out of range")))
 }
 
+const LOCK_UPLOAD: &str = "SELECT 1 FROM upload_history WHERE upload_id = $1 FOR UPDATE";
+
 async fn lock_upload(tx: &deadpool_postgres::Transaction<'_>, upload_id: &str) -> Result<(), PortError> {
-    let row = tx
-        .query_opt(
-            "SELECT 1 FROM upload_history WHERE upload_id = $1 FOR UPDATE",
-            &[&upload_id],
-        )
-        .await
-        .map_err(from_pg)?;
+    let statement = tx.prepare_cached(LOCK_UPLOAD).await.map_err(from_pg)?;
+    locked(
+        upload_id,
+        tx.query_opt(&statement, &[&upload_id]).await.map_err(from_pg)?,
+    )
+}
+
+/// What the lock's `SELECT ... FOR UPDATE` found: the history row, or a refusal.
+fn locked(upload_id: &str, row: Option<tokio_postgres::Row>) -> Result<(), PortError> {
     match row {
         Some(_) => Ok(()),
         None => Err(PortError::rejected(

@@ -1,0 +1,167 @@
+//! 6. Cold start and size: time from process start to the first
+//!    `GET /2018-06-01/runtime/invocation/next` of each function binary, against a
+//!    minimal Runtime API (a listener that reads that one request), beside a hello-world
+//!    lambda_runtime binary built the same way; stripped sizes beside its size.
+
+use crate::report::{Line, Section};
+use crate::stats::median;
+use anyhow::Context;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpListener;
+
+const REPS: usize = 7;
+pub const FUNCTIONS: [&str; 6] = [
+    "csv-parser",
+    "stream-validator",
+    "error-processor",
+    "upload-reconciler",
+    "reviews-tool",
+    "vendor-api",
+];
+/// What the tools need besides `.local/env` to get past their own initialisation.
+const EXTRA_ENV: &[(&str, &str)] = &[
+    ("REVIEWS_TOKEN_SECRET", "bench-secret"),
+    ("AWS_ACCESS_KEY_ID", "local"),
+    ("AWS_SECRET_ACCESS_KEY", "local"),
+    ("AWS_EC2_METADATA_DISABLED", "true"),
+    // upload-reconciler's on-failure queues (never read before the first event).
+    ("PARSER_FAILURE_QUEUE_URL", "http://127.0.0.1:9/queue/parser"),
+    (
+        "VALIDATOR_FAILURE_QUEUE_URL",
+        "http://127.0.0.1:9/queue/validator",
+    ),
+    (
+        "ERROR_PROCESSOR_FAILURE_QUEUE_URL",
+        "http://127.0.0.1:9/queue/errors",
+    ),
+];
+
+/// Seconds from spawn to the first `invocation/next`, or why it never came.
+async fn first_next(bin: &Path) -> anyhow::Result<f64> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let mut cmd = tokio::process::Command::new(bin);
+    cmd.env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "local")
+        .envs(EXTRA_ENV.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    let start = Instant::now();
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("spawning {}", bin.display()))?;
+    let wait = async {
+        loop {
+            let (mut stream, _) = listener.accept().await?;
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = stream.read(&mut buf).await?;
+                if n == 0 {
+                    break;
+                }
+                head.extend_from_slice(&buf[..n]);
+            }
+            if head.starts_with(b"GET /2018-06-01/runtime/invocation/next") {
+                return Ok::<f64, anyhow::Error>(start.elapsed().as_secs_f64());
+            }
+        }
+    };
+    let out = tokio::select! {
+        t = wait => t,
+        status = child.wait() => Err(anyhow::anyhow!("exited before asking for an event ({:?})", status.ok())),
+        _ = tokio::time::sleep(Duration::from_secs(10)) => Err(anyhow::anyhow!("no request within 10 s")),
+    };
+    let _ = child.kill().await;
+    out
+}
+
+/// Size of the binary once stripped (as the release profile ships it).
+fn stripped_size(bin: &Path) -> anyhow::Result<u64> {
+    let copy = std::env::temp_dir().join(format!(
+        "bench-strip-{}-{}",
+        std::process::id(),
+        bin.file_name().and_then(|n| n.to_str()).unwrap_or("bin")
+    ));
+    let status = std::process::Command::new("strip")
+        .arg("-o")
+        .arg(&copy)
+        .arg(bin)
+        .status()?;
+    anyhow::ensure!(status.success(), "strip {}", bin.display());
+    let size = std::fs::metadata(&copy)?.len();
+    let _ = std::fs::remove_file(&copy);
+    Ok(size)
+}
+
+fn dir() -> anyhow::Result<PathBuf> {
+    Ok(std::env::current_exe()?
+        .parent()
+        .context("the bench binary has no folder")?
+        .to_path_buf())
+}
+
+pub async fn run() -> anyhow::Result<Section> {
+    let dir = dir()?;
+    let hello = dir.join("hello-lambda");
+    let mut s = Section::new("6", "Cold start and size vs a hello-world lambda_runtime binary");
+    let mut hello_times = Vec::new();
+    for _ in 0..REPS {
+        hello_times.push(first_next(&hello).await?);
+    }
+    let hello_ms = median(hello_times) * 1e3;
+    let hello_mb = stripped_size(&hello)? as f64 / 1e6;
+    s.line(Line::new(
+        "hello-world: start → first invocation/next",
+        hello_ms,
+        "ms",
+    ));
+    s.line(Line::new("hello-world: stripped size", hello_mb, "MB"));
+    for name in FUNCTIONS {
+        let bin = dir.join(name);
+        let mut times = Vec::new();
+        let mut failure = None;
+        for _ in 0..REPS {
+            match first_next(&bin).await {
+                Ok(t) => times.push(t),
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        if let Some(e) = failure {
+            s.status = crate::report::Status::Partial;
+            s.note(format!("{name}: cold start not measured: {e}"));
+        } else {
+            let ms = median(times) * 1e3;
+            s.line(
+                Line::new(format!("{name}: start → first invocation/next"), ms, "ms")
+                    .vs("hello-world", hello_ms, ms / hello_ms)
+                    .target("≤ 2×", ms / hello_ms <= 2.0),
+            );
+        }
+        let mb = stripped_size(&bin)? as f64 / 1e6;
+        s.line(
+            Line::new(format!("{name}: stripped size"), mb, "MB")
+                .vs("hello-world", hello_mb, mb / hello_mb)
+                .target("≤ 10 MB", mb <= 10.0),
+        );
+    }
+    s.note(format!(
+        "Native x86_64 binaries of the `bench-release` profile (opt-level 3 like release, \
+         without fat LTO so `make bench` fits its 10 minutes), stripped copies measured; the \
+         deployed arm64 bootstraps (cargo-lambda, fat LTO) are not measured here. Median of \
+         {REPS} starts; each binary gets `.local/env` (no connection is opened before the \
+         first `next`)."
+    ));
+    Ok(s)
+}
