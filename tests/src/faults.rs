@@ -101,7 +101,8 @@ impl Proxy {
         }
     }
 
-    /// The next time a client sends `statement`, the proxy goes down before the server
+    /// The next time a client sends `statement` (any bytes: SQL text, or a parameter
+    /// value of a prepared statement's Bind), the proxy goes down before the server
     /// sees it: an open transaction is rolled back by the server, as when it crashes.
     pub fn go_down_when_sent(&self, statement: &str) {
         self.arm(statement, Action::GoDown);

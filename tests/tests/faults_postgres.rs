@@ -67,9 +67,11 @@ async fn postgres_stopped_in_the_middle_of_a_20000_row_validation_ends_every_row
     let outage = proxy.clone();
     let validator = observed(validator_handler(ports.clone()), tally.clone(), move |t| {
         // 30 batches in, the database stops in the middle of the next batch's
-        // transaction (verdicts inserted, products not yet)...
+        // transaction (verdicts inserted, products not yet). The validator's statements
+        // are prepared once per connection, so later batches send no SQL text: the
+        // trigger is a value only the products upsert sends, an image URL.
         if t.clean == 30 && t.failed == 0 {
-            outage.go_down_when_sent("INSERT INTO products");
+            outage.go_down_when_sent("https://example.com/");
         }
         // ...and starts again once two batches have spent every retry.
         if t.failed == 2 * attempts {
