@@ -74,7 +74,7 @@ machete: $(MACHETE)
 # the runtime shim. No local stack needed.
 unit:
 	$(CARGO) test --workspace --exclude e2e --lib --bins
-	$(CARGO) test -p lambda-shim --tests
+	$(CARGO) test -p lambda-shim -p testkit --tests
 
 # Benchmarks against their physical floors, in one run (README "Benchmarks"): writes
 # target/bench/report.md, report.json and report.svg. Release optimisation (profile
