@@ -7,7 +7,8 @@
 #   scripts/mutants.sh [PART...]     (default: every part, in the order below)
 #
 # Environment: MUTANTS (the cargo-mutants binary), MUTANTS_OUT (default target/mutants),
-# MUTANTS_TIMEOUT (seconds a mutant's tests may run, default 120), MUTANTS_SHARD
+# MUTANTS_TIMEOUT (seconds a mutant's tests may run, default 120), MUTANTS_JOBS (mutants
+# at a time in the domain parts, default 2), MUTANTS_SHARD
 # (e.g. 1/4: run only that shard of each part), PROPTEST_CASES (default 64), MUTANTS_ARGS (more cargo-mutants options,
 # e.g. "--in-diff my.diff").
 set -euo pipefail
@@ -87,17 +88,31 @@ part_classify() {
         --features aws,postgres -- --lib classify::
 }
 
+# Parts that mutate the domain crate run two mutants at a time: its dependencies are few,
+# so each of cargo-mutants' two build copies compiles them once into its own target
+# directory (two builds cannot share one: cargo locks it). The other parts pull in the
+# AWS SDKs and run one at a time in the shared $MUTANTS_BUILD_DIR.
+jobs_of() {
+    case $1 in
+    rules | finaliser | domain) echo "${MUTANTS_JOBS:-2}" ;;
+    *) echo 1 ;;
+    esac
+}
+
 run() {
     local part=$1
     shift
+    local jobs target_env=(CARGO_TARGET_DIR="$MUTANTS_BUILD_DIR")
+    jobs=$(jobs_of "$part")
+    [[ $jobs -gt 1 ]] && target_env=(-u CARGO_TARGET_DIR)
     local shard_args=()
     [[ -n "${MUTANTS_SHARD:-}" ]] && shard_args=(--shard "$MUTANTS_SHARD")
     mkdir -p "$MUTANTS_OUT/$part"
     local start=$SECONDS status=0
     # Exit codes: 0 all caught, 2 some missed, 3 timeouts; anything else is a failure to
     # run (e.g. 4: the tests fail on the unmutated tree).
-    CARGO_TARGET_DIR="$MUTANTS_BUILD_DIR" "$MUTANTS" mutants --no-shuffle \
-        --timeout "$MUTANTS_TIMEOUT" --build-timeout 900 --jobs 1 \
+    env "${target_env[@]}" "$MUTANTS" mutants --no-shuffle \
+        --timeout "$MUTANTS_TIMEOUT" --build-timeout 900 --jobs "$jobs" \
         --output "$MUTANTS_OUT/$part" "${shard_args[@]}" ${MUTANTS_ARGS:-} "$@" \
         || status=$?
     echo "$((SECONDS - start))" >"$MUTANTS_OUT/$part/seconds"
