@@ -23,7 +23,9 @@ MUTANTS_BUILD_DIR=${MUTANTS_BUILD_DIR:-$MUTANTS_OUT/build}
 # Property tests run fewer cases per mutant (a wrong rule fails within a few dozen); the
 # suite itself runs them in full.
 export PROPTEST_CASES=${PROPTEST_CASES:-64}
-export CARGO_INCREMENTAL=0
+# Incremental compilation: a mutant changes one line, so most of the crate's codegen is
+# reused (domain's lib tests rebuild in ~2 s instead of ~6 s here).
+export CARGO_INCREMENTAL=1
 
 ALL_PARTS=(rules finaliser domain pipeline tools interceptor classify)
 
