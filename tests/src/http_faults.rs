@@ -44,7 +44,13 @@ pub enum Fault {
     /// `BatchWriteItem`: the first half of each table's writes is forwarded, the rest
     /// comes back as `UnprocessedItems`.
     Halve,
+    /// Forwarded after [`SLOW`]: a slow table, so that every call the client has in
+    /// flight is seen in flight.
+    Slow,
 }
+
+/// How long a [`Fault::Slow`] call waits before it is forwarded.
+pub const SLOW: std::time::Duration = std::time::Duration::from_millis(150);
 
 pub type Rule = Box<dyn Fn(&Call<'_>) -> Fault + Send + Sync>;
 
@@ -53,6 +59,40 @@ struct Shared {
     rule: Rule,
     calls: Mutex<HashMap<String, usize>>,
     applied: Mutex<HashMap<Fault, usize>>,
+    /// Per operation: calls in flight now, and the most seen at once.
+    in_flight: Mutex<HashMap<String, (usize, usize)>>,
+    /// The number of writes (all tables) of each `BatchWriteItem` call, in arrival order.
+    batch_writes: Mutex<Vec<usize>>,
+}
+
+/// Counts a call in flight until dropped.
+struct InFlight<'a> {
+    shared: &'a Shared,
+    operation: String,
+}
+
+impl<'a> InFlight<'a> {
+    fn enter(shared: &'a Shared, operation: &str) -> InFlight<'a> {
+        if let Ok(mut all) = shared.in_flight.lock() {
+            let (now, peak) = all.entry(operation.to_string()).or_default();
+            *now += 1;
+            *peak = (*peak).max(*now);
+        }
+        InFlight {
+            shared,
+            operation: operation.to_string(),
+        }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut all) = self.shared.in_flight.lock() {
+            if let Some((now, _)) = all.get_mut(&self.operation) {
+                *now -= 1;
+            }
+        }
+    }
 }
 
 /// The connection is closed without an answer.
@@ -86,6 +126,8 @@ impl HttpFaultProxy {
             rule: Box::new(rule),
             calls: Mutex::default(),
             applied: Mutex::default(),
+            in_flight: Mutex::default(),
+            batch_writes: Mutex::default(),
         });
         let s = shared.clone();
         let accept = tokio::spawn(async move {
@@ -140,6 +182,24 @@ impl HttpFaultProxy {
             .unwrap_or(0)
     }
 
+    /// The most calls of `operation` the proxy had in flight at once.
+    pub fn peak_in_flight(&self, operation: &str) -> usize {
+        self.shared
+            .in_flight
+            .lock()
+            .map(|c| c.get(operation).map_or(0, |(_, peak)| *peak))
+            .unwrap_or(0)
+    }
+
+    /// The number of writes each `BatchWriteItem` call carried, in arrival order.
+    pub fn batch_writes(&self) -> Vec<usize> {
+        self.shared
+            .batch_writes
+            .lock()
+            .map(|w| w.clone())
+            .unwrap_or_default()
+    }
+
     /// How many calls of `operation` the proxy saw.
     pub fn calls(&self, operation: &str) -> usize {
         self.shared
@@ -178,8 +238,15 @@ impl Shared {
         if let Ok(mut applied) = self.applied.lock() {
             *applied.entry(fault).or_default() += 1;
         }
+        let _in_flight = InFlight::enter(self, &operation);
         let (parts, body) = req.into_parts();
         let body = body.collect().await.map_err(|_| Cut)?.to_bytes();
+        if operation == "BatchWriteItem" {
+            let writes = write_count(&body);
+            if let Ok(mut all) = self.batch_writes.lock() {
+                all.push(writes);
+            }
+        }
         match fault {
             Fault::Forward => self.forward(parts, body).await,
             Fault::Cut => Err(Cut),
@@ -189,6 +256,10 @@ impl Shared {
             }
             Fault::Throttle => Ok(throttled()),
             Fault::Halve => self.halve(parts, body).await,
+            Fault::Slow => {
+                tokio::time::sleep(SLOW).await;
+                self.forward(parts, body).await
+            }
         }
     }
 
@@ -252,6 +323,18 @@ impl Shared {
         let body = serde_json::to_vec(&out).map_err(|_| Cut)?;
         Ok(Response::from_parts(parts, Full::new(Bytes::from(body))))
     }
+}
+
+/// The writes of a `BatchWriteItem` body, over all its tables.
+fn write_count(body: &[u8]) -> usize {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|b| {
+            b.get("RequestItems")
+                .and_then(Value::as_object)
+                .map(|tables| tables.values().filter_map(Value::as_array).map(Vec::len).sum())
+        })
+        .unwrap_or(0)
 }
 
 fn throttled() -> Response<Full<Bytes>> {

@@ -167,6 +167,50 @@ async fn throttled_and_partial_batch_writes_are_retried_with_backoff_and_nothing
     assert_exact(&stack, &db, &upload_id, file.expect).await;
 }
 
+/// README: the first write of an upload is BatchWriteItem, 25 items a call, 4 calls in
+/// flight. Every call is held a while (a slow table) so that all the calls the parser
+/// keeps in flight are seen in flight at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_parse_writes_25_items_a_call_with_4_calls_in_flight() {
+    let _serial = serial().await;
+    let stack = stack().await;
+    let db = pg().await;
+    let p = unique("INFLIGHT");
+    let file = csv_file(&p, 1_000, 0, 0);
+
+    let proxy = HttpFaultProxy::dynamodb(|call| match call.operation {
+        "BatchWriteItem" => Fault::Slow,
+        _ => Fault::Forward,
+    })
+    .await
+    .expect("proxy");
+    let sdk = e2e::stack::aws().await;
+    let (slow, ledger) = (
+        records(&proxy.client(&sdk)),
+        catalog(&database_url(), Default::default()).await,
+    );
+    let parts = ParserPorts::new(&stack).await;
+    let parser = parts.over(&slow, &ledger);
+
+    let from = snapshot(&stack).await;
+    let (event, upload_id) = put_with_event(&stack, &format!("uploads/VEND001/{p}.csv"), file.body).await;
+    let outcomes = parser.handle(&event).await.expect("parsed");
+    assert_eq!(
+        outcomes,
+        vec![Outcome::Parsed {
+            upload_id: upload_id.clone(),
+            total_records: 1_000
+        }]
+    );
+    assert_eq!(proxy.batch_writes(), vec![25; 40], "1,000 items, 25 a call");
+    assert_eq!(proxy.peak_in_flight("BatchWriteItem"), 4);
+
+    let ports = Ports::with_database(&database_url()).await;
+    let mut consumers = consumers(validator_handler(ports.clone()), error_handler(ports));
+    drain(&stack, &from, &[&upload_id], &mut consumers, None).await;
+    assert_exact(&stack, &db, &upload_id, file.expect).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_quick_puts_of_one_key_are_two_uploads_and_a_retry_after_an_overwrite_reads_what_was_uploaded() {
     let _serial = serial().await;

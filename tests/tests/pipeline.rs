@@ -91,7 +91,7 @@ async fn every_row_error_code_is_recorded_reported_and_counted() {
         format!("{p}-P2,,Electronics,{p}-SKU-2,10.00,1,,,,"),            // 2 missing name
         format!("{p}-P3,{long_name},Electronics,{p}-SKU-3,10.00,1,,,,"), // 3 too long
         format!("{p}-P4,Item,Electronics,{p}-SKU-4,12.345,1,,,,"),       // 4 price
-        format!("{p}-P5,Item,Electronics,{p}-SKU-5,10.00,ten,,,,"),      // 5 stock
+        format!(" {p}-P5 ,Item,Electronics,{p}-SKU-5,10.00,ten,,,,"),    // 5 stock (id padded)
         format!("{p}-P6,Item,Gadgets,{p}-SKU-6,10.00,1,,,,"),            // 6 category
         format!("{p}-P7,Item,Electronics,BAD SKU!,10.00,1,,,,"),         // 7 sku
         format!("{p}-P8,Item,Electronics,{p}-SKU-8,10.00,1,,,,ftp://example.com/x.png"), // 8 url
@@ -193,6 +193,28 @@ async fn every_row_error_code_is_recorded_reported_and_counted() {
     assert_eq!(&several[4], "'-1", "negative numbers are neutralised too");
     let malformed = lines.iter().find(|l| &l[10] == "12").expect("row 12 line");
     assert!(malformed.iter().take(10).all(|c| c.is_empty()), "{malformed:?}");
+    // The row that is not UTF-8 keeps the cells that could be read in its item, but its
+    // report line leaves them empty.
+    let row13 = items.iter().find(|i| i.row_number == 13).expect("row 13");
+    assert_eq!(
+        row13.product_data.get("vendor_product_id"),
+        Some(&format!("{p}-P13"))
+    );
+    assert_eq!(row13.product_data.get("sku"), Some(&format!("{p}-SKU-13")));
+    let encoding = lines.iter().find(|l| &l[10] == "13").expect("row 13 line");
+    assert_eq!(&encoding[11], "INVALID_ENCODING");
+    assert!(encoding.iter().take(10).all(|c| c.is_empty()), "{encoding:?}");
+
+    // `validation_errors.vendor_product_id` is the value as given, white space and all
+    // (it is trimmed for validation only).
+    let raw = db
+        .query_one(
+            "SELECT vendor_product_id FROM validation_errors WHERE upload_id = $1 AND row_number = 5",
+            &[&id],
+        )
+        .await
+        .expect("row 5's error");
+    assert_eq!(raw.get::<_, Option<String>>(0), Some(format!(" {p}-P5 ")));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

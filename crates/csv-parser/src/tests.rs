@@ -465,3 +465,93 @@ async fn a_resumed_parse_ends_the_upload_when_its_rows_were_decided_meanwhile() 
     );
     assert_eq!(mem.topic.of(&upload_id).len(), 1);
 }
+
+#[tokio::test]
+async fn items_carry_the_event_time_and_a_ttl_counted_from_it_so_a_resumed_parse_writes_the_same_items() {
+    let mem = memory();
+    let outcome = run(&mem, "uploads/VEND001/t.csv", Some(CSV)).await;
+    let Outcome::Parsed { upload_id, .. } = outcome else {
+        panic!("{outcome:?}")
+    };
+    // `event` puts the PUT at 2026-11-23T10:30:45Z; SETTINGS keep items 30 days.
+    let put: DateTime<Utc> = "2026-11-23T10:30:45Z".parse().expect("a time");
+    let items = mem.items_of(&upload_id);
+    assert_eq!(items.len(), 4);
+    for item in &items {
+        assert_eq!(
+            item.created_at, "2026-11-23T10:30:45.000Z",
+            "row {}",
+            item.row_number
+        );
+        assert_eq!(item.updated_at, item.created_at, "row {}", item.row_number);
+        assert_eq!(item.ttl, put.timestamp() + 30 * 86_400, "row {}", item.row_number);
+    }
+
+    // A crash after the writes: the redelivery (whenever it comes) writes row 2 again,
+    // identical to the first.
+    let first = mem.item(&upload_id, 2).expect("row 2");
+    mem.db
+        .lock()
+        .expect("lock")
+        .history
+        .get_mut(&upload_id)
+        .expect("the upload")
+        .parsed = false;
+    mem.items
+        .lock()
+        .expect("lock")
+        .remove(&(upload_id.clone(), record_id(2)));
+    run(&mem, "uploads/VEND001/t.csv", None).await;
+    assert_eq!(mem.item(&upload_id, 2), Some(first));
+}
+
+/// README, "Behaviour chosen where the design is open": vendor unknown or inactive, then
+/// size, then the header, then "no data rows". Each file here breaks every later check too.
+#[tokio::test]
+async fn file_level_checks_come_in_their_order() {
+    // Over SETTINGS' 10,000 bytes, missing four columns.
+    let big_and_bad = format!("sku,price\n{}", "S,1\n".repeat(3_000)).into_bytes();
+    let cases: [(&str, Vec<u8>, ErrorCode); 6] = [
+        (
+            "uploads/NOPE/a.csv",
+            big_and_bad.clone(),
+            ErrorCode::UnknownVendor,
+        ),
+        (
+            "uploads/VEND009/a.csv",
+            big_and_bad.clone(),
+            ErrorCode::InactiveVendor,
+        ),
+        ("uploads/VEND001/a.csv", big_and_bad, ErrorCode::FileTooLarge),
+        // A header that is not UTF-8 and lacks columns, with no data rows.
+        (
+            "uploads/VEND001/b.csv",
+            b"sku,pr\xE9is\n".to_vec(),
+            ErrorCode::InvalidEncoding,
+        ),
+        // A repeated name and missing columns, no data rows.
+        (
+            "uploads/VEND001/c.csv",
+            b"sku,SKU\n".to_vec(),
+            ErrorCode::InvalidHeader,
+        ),
+        // Missing columns and no data rows.
+        (
+            "uploads/VEND001/d.csv",
+            b"sku,price\n".to_vec(),
+            ErrorCode::MissingColumns,
+        ),
+    ];
+    for (key, body, code) in cases {
+        let mem = memory();
+        mem.put_object("b", key, body);
+        let outcomes = parser(&mem)
+            .handle(&event(key, "00A1"))
+            .await
+            .unwrap_or_else(|e| panic!("{key}: {e}"));
+        assert!(
+            matches!(outcomes.as_slice(), [Outcome::Failed { error_type, .. }] if *error_type == code),
+            "{key}: {outcomes:?}"
+        );
+    }
+}
