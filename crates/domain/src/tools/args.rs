@@ -200,4 +200,153 @@ mod tests {
         assert!(Args::from_event(json!([1])).is_err());
         assert!(Args::from_event(json!(null)).is_err());
     }
+
+    fn args(event: Value) -> Args {
+        Args::from_event(event).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Each problem as `argument: problem`, in the order found.
+    fn problems(a: Args) -> Vec<String> {
+        match a.finish() {
+            Ok(()) => Vec::new(),
+            Err(e) => e
+                .details
+                .into_iter()
+                .map(|d| format!("{}: {}", d.argument, d.problem))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn has_problems_says_whether_any_problem_was_found_so_far() {
+        let mut a = args(json!({"name": "x", "n": "ten"}));
+        assert!(!a.has_problems());
+        assert_eq!(a.string("name").as_deref(), Some("x"));
+        assert!(!a.has_problems(), "a good argument is no problem");
+        assert_eq!(a.integer("n"), None);
+        assert!(a.has_problems());
+    }
+
+    #[test]
+    fn each_reader_takes_its_own_type_and_names_the_type_it_got_otherwise() {
+        let mut a = args(json!({
+            "s": "text", "i": 7, "b": true, "o": {"k": 1},
+            "s_bad": 1, "i_bad": "7", "b_bad": "true", "o_bad": [1], "null": null,
+        }));
+        assert_eq!(a.string("s").as_deref(), Some("text"));
+        assert_eq!(a.integer("i"), Some(7));
+        assert_eq!(a.boolean("b"), Some(true));
+        assert_eq!(a.object("o").map(|o| o.len()), Some(1));
+        assert_eq!(a.string("s_bad"), None);
+        assert_eq!(a.integer("i_bad"), None);
+        assert_eq!(a.boolean("b_bad"), None);
+        assert_eq!(a.object("o_bad"), None);
+        assert_eq!(a.string("null"), None);
+        // Absent: no value and no problem.
+        assert_eq!(a.string("absent"), None);
+        assert_eq!(a.integer("absent_too"), None);
+        assert_eq!(
+            problems(a),
+            vec![
+                "s_bad: must be a string, got a number",
+                "i_bad: must be an integer, got a string",
+                "b_bad: must be a boolean, got a string",
+                "o_bad: must be an object, got an array",
+                "null: must be a string, got null",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_required_argument_is_a_problem_only_when_absent() {
+        let mut a = args(json!({"s": "x", "i": 3, "wrong": false}));
+        assert_eq!(a.required_string("s").as_deref(), Some("x"));
+        assert_eq!(a.required_integer("i"), Some(3));
+        assert_eq!(a.required_string("wrong"), None);
+        assert_eq!(a.required_string("missing_s"), None);
+        assert_eq!(a.required_integer("missing_i"), None);
+        assert_eq!(
+            problems(a),
+            vec![
+                "wrong: must be a string, got a boolean",
+                "missing_s: is required",
+                "missing_i: is required",
+            ]
+        );
+    }
+
+    #[test]
+    fn integer_in_keeps_both_bounds_and_refuses_one_past_each() {
+        let mut a = args(json!({"lo": 1, "hi": 100, "under": 0, "over": 101, "frac": 2.5, "big": 1e16}));
+        assert_eq!(a.integer_in("lo", 1, 100), Some(1));
+        assert_eq!(a.integer_in("hi", 1, 100), Some(100));
+        assert_eq!(a.integer_in("under", 1, 100), None);
+        assert_eq!(a.integer_in("over", 1, 100), None);
+        assert_eq!(a.integer("frac"), None);
+        assert_eq!(a.integer("big"), None, "beyond what a double holds exactly");
+        assert_eq!(
+            problems(a),
+            vec![
+                "under: must be between 1 and 100, got 0",
+                "over: must be between 1 and 100, got 101",
+                "frac: must be an integer, got 2.5",
+                "big: must be an integer, got 1e+16",
+            ]
+        );
+        let mut negative = args(json!({"n": -5.0}));
+        assert_eq!(negative.integer("n"), Some(-5));
+    }
+
+    #[test]
+    fn finish_refuses_unknown_arguments_naming_the_allowed_ones() {
+        let mut a = args(json!({"b": 1, "zz": 1, "aa": 2}));
+        assert_eq!(a.integer("b"), Some(1));
+        assert_eq!(a.string("c"), None);
+        assert_eq!(
+            problems(a),
+            vec![
+                "aa: is not an argument of this tool (allowed: b, c)",
+                "zz: is not an argument of this tool (allowed: b, c)",
+            ]
+        );
+        let mut fine = args(json!({"b": 1}));
+        assert_eq!(fine.integer("b"), Some(1));
+        assert!(fine.finish().is_ok());
+    }
+
+    #[test]
+    fn json_types_are_named_as_a_sentence_would() {
+        let names: Vec<&str> = [
+            json!(null),
+            json!(true),
+            json!(1),
+            json!("s"),
+            json!([]),
+            json!({}),
+        ]
+        .iter()
+        .map(json_type)
+        .collect();
+        assert_eq!(
+            names,
+            [
+                "null",
+                "a boolean",
+                "a number",
+                "a string",
+                "an array",
+                "an object"
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_keys_of_a_nested_object_are_sorted() {
+        let obj = json!({"z": 1, "a": 2, "ok": 3});
+        let Value::Object(obj) = obj else {
+            panic!("an object")
+        };
+        assert_eq!(unknown_keys(&obj, &["ok"]), vec!["a", "z"]);
+        assert!(unknown_keys(&obj, &["a", "ok", "z"]).is_empty());
+    }
 }

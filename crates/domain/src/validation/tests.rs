@@ -302,6 +302,20 @@ fn several_errors_come_back_in_the_files_column_order() {
     assert_eq!(first_error_type(&[]), None);
 }
 
+/// With no header to follow (a validator that found no columns for the upload), errors
+/// come in canonical column order, `vendor_product_id` (the first column) first.
+#[test]
+fn without_a_header_errors_come_in_canonical_column_order() {
+    let mut row = with(&[("price", "free"), ("stock_quantity", "lots")]);
+    row.remove("vendor_product_id");
+    let errors = match validate_row(&row, &[], &categories(), &DuplicateFacts::default()) {
+        Ok(p) => panic!("expected errors, got {p:?}"),
+        Err(e) => e,
+    };
+    let got: Vec<&str> = errors.iter().map(|e| e.column.as_str()).collect();
+    assert_eq!(got, vec!["vendor_product_id", "price", "stock_quantity"]);
+}
+
 #[test]
 fn compare_at_price_rules() {
     let ok = run(
