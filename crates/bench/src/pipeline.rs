@@ -80,7 +80,7 @@ pub async fn staged(stack: &Stack, counts: &Counts, rows: usize, tag: &str) -> a
         .drain_through(
             &put.stream_arn,
             &put.from,
-            &put.upload_id,
+            std::slice::from_ref(&put.upload_id),
             false,
             |name, inner| {
                 let timer = Arc::new(Mutex::new(Duration::ZERO));

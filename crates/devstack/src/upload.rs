@@ -186,17 +186,24 @@ impl Stack {
         upload_id: &str,
         replay: bool,
     ) -> anyhow::Result<esm::DrainReport> {
-        self.drain_through(stream_arn, from, upload_id, replay, |_, handler| handler)
-            .await
+        self.drain_through(
+            stream_arn,
+            from,
+            &[upload_id.to_string()],
+            replay,
+            |_, handler| handler,
+        )
+        .await
     }
 
-    /// `drain`, each mapping's handler wrapped by `wrap(function name, handler)` (for
+    /// `drain` for the items of several uploads (their records interleave on the
+    /// stream), each mapping's handler wrapped by `wrap(function name, handler)` (for
     /// instance to time it).
     pub async fn drain_through(
         &self,
         stream_arn: &str,
         from: &esm::StreamPosition,
-        upload_id: &str,
+        upload_ids: &[String],
         replay: bool,
         wrap: impl Fn(&str, Arc<dyn BatchHandler>) -> Arc<dyn BatchHandler>,
     ) -> anyhow::Result<esm::DrainReport> {
@@ -215,11 +222,11 @@ impl Stack {
                 wrap("error-processor", Arc::new(ErrorHandler(self.errors.clone()))),
             ),
         ];
-        let wanted = upload_id.to_string();
+        let wanted: std::collections::HashSet<String> = upload_ids.iter().cloned().collect();
         let options = DrainOptions {
             replay_batches: replay,
             record_filter: Some(Arc::new(move |r: &EventRecord| {
-                record_upload_id(r).as_deref() == Some(&wanted)
+                record_upload_id(r).is_some_and(|id| wanted.contains(&id))
             })),
             on_failure_log: Some(crate::reconcile::stream_failure_log()),
             // Large files on a long-lived, filled-up DynamoDB Local are slow (DESIGN.md §6).

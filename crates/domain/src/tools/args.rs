@@ -295,6 +295,10 @@ mod tests {
         );
         let mut negative = args(json!({"n": -5.0}));
         assert_eq!(negative.integer("n"), Some(-5));
+        // A float is taken as an integer only below 9e15, where doubles are still exact.
+        let mut edge = args(json!({"below": 8.5e15, "at": 9e15}));
+        assert_eq!(edge.integer("below"), Some(8_500_000_000_000_000));
+        assert_eq!(edge.integer("at"), None);
     }
 
     #[test]

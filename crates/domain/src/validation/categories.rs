@@ -9,9 +9,7 @@ pub trait Categories {
     fn canonical(&self, name: &str) -> Option<String>;
 
     /// Up to `max` canonical names to suggest in an error message.
-    fn examples(&self, _max: usize) -> Vec<String> {
-        Vec::new()
-    }
+    fn examples(&self, max: usize) -> Vec<String>;
 }
 
 /// An in-memory set of active category names, as loaded once per batch from
@@ -76,5 +74,8 @@ mod tests {
             vec!["Electronics".to_string(), "Home & Garden".into()]
         );
         assert_eq!(set.len(), 3);
+        assert!(!set.is_empty());
+        assert!(CategorySet::default().is_empty());
+        assert!(CategorySet::new(Vec::<String>::new()).examples(3).is_empty());
     }
 }
