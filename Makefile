@@ -82,7 +82,7 @@ unit:
 # and size measurements. `make bench BENCH_ONLY="1 4"` runs only those sections.
 BENCH_PACKAGES := -p bench -p csv-parser -p stream-validator -p error-processor \
 	-p upload-reconciler -p reviews-tool -p warranty-tool -p customer-profile-tool \
-	-p gateway-interceptor -p vendor-api -p lambda-shim
+	-p gateway-interceptor -p vendor-api -p lambda-shim -p devstack
 BENCH_ONLY ?=
 bench: up
 	@$(call timed,build bench,$(CARGO) build -q --profile bench-release $(BENCH_PACKAGES) --bins)
