@@ -213,6 +213,53 @@ mod tests {
         );
     }
 
+    /// Each column code keeps what to do in its short form; a row-level message is kept
+    /// whole.
+    #[test]
+    fn every_short_form_says_what_is_wrong_with_the_column() {
+        let short = |code: ErrorCode| shortened(&RowError::new(code, "price", "the long message"));
+        let cases = [
+            (
+                ErrorCode::InvalidCharacter,
+                "contains a control character; remove it.",
+            ),
+            (ErrorCode::MissingRequiredField, "is required but empty."),
+            (ErrorCode::FieldTooLong, "is too long; shorten it."),
+            (
+                ErrorCode::InvalidPrice,
+                "is not a valid price; use a decimal above 0 with at most 2 decimals.",
+            ),
+            (
+                ErrorCode::InvalidStock,
+                "is not a whole number from 0 to 1000000.",
+            ),
+            (ErrorCode::InvalidCategory, "is not an active category."),
+            (
+                ErrorCode::InvalidSku,
+                "may only contain letters, digits, '-', '_' and '.'.",
+            ),
+            (ErrorCode::InvalidUrl, "is not an absolute http(s) URL."),
+            (
+                ErrorCode::InvalidNumber,
+                "is not a decimal above 0 with at most 2 decimals.",
+            ),
+            (
+                ErrorCode::DuplicateInFile,
+                "repeats a value of an earlier row of this file.",
+            ),
+            (
+                ErrorCode::DuplicateSku,
+                "already belongs to another product in the catalog.",
+            ),
+            (ErrorCode::MalformedRow, "has a value that was refused."),
+        ];
+        for (code, hint) in cases {
+            assert_eq!(short(code), format!("price {hint}"), "{code}");
+        }
+        let row_level = RowError::new(ErrorCode::MalformedRow, "", "Row 3 has 2 fields.");
+        assert_eq!(shortened(&row_level), "Row 3 has 2 fields.");
+    }
+
     #[test]
     fn processing_failed_says_nothing_was_imported_and_what_to_do() {
         let e = processing_failed();
