@@ -288,6 +288,13 @@ mod tests {
     }
 
     #[test]
+    fn a_sku_shows_as_the_value_it_was_parsed_from() {
+        let sku = Sku::parse("AB-1.x_2").unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(sku.to_string(), "AB-1.x_2");
+        assert_eq!(sku.as_str(), "AB-1.x_2");
+    }
+
+    #[test]
     fn bounded_decimals() {
         use DecimalIssue::*;
         let cases: &[(&str, Result<&str, DecimalIssue>)] = &[
