@@ -67,27 +67,31 @@ part_domain() {
     run domain --package domain --test-package domain --test-package testkit "${excluded[@]}"
 }
 
+# The parts below test each crate's library only: `--cargo-arg=--lib` keeps the build
+# to the library's test binary too (not the function binary, a link of the whole AWS SDK
+# per mutant that no test of the part runs).
+
 # The pipeline handlers, each caught by its own crate's unit tests (testkit::Memory).
 part_pipeline() {
     run pipeline --package csv-parser --package stream-validator \
-        --package error-processor --package upload-reconciler -- --lib
+        --package error-processor --package upload-reconciler --cargo-arg=--lib -- --lib
 }
 
 # The agent tools, each caught by its own crate's unit tests.
 part_tools() {
     run tools --package reviews-tool --package warranty-tool \
-        --package customer-profile-tool -- --lib
+        --package customer-profile-tool --cargo-arg=--lib -- --lib
 }
 
 # Tenant pinning: the Gateway interceptor, caught by its unit tests.
 part_interceptor() {
-    run interceptor --package gateway-interceptor -- --lib
+    run interceptor --package gateway-interceptor --cargo-arg=--lib -- --lib
 }
 
 # Transient or permanent: adapters::classify (from_sdk, from_pg, transient_sqlstate).
 part_classify() {
     run classify --package adapters --file crates/adapters/src/classify.rs \
-        --features aws,postgres -- --lib classify::
+        --features aws,postgres --cargo-arg=--lib -- --lib classify::
 }
 
 # Parts that mutate the domain crate run two mutants at a time: its dependencies are few,
