@@ -697,3 +697,93 @@ async fn a_huge_blank_first_record_is_taken_as_the_header() {
         HeaderOutcome::Invalid(HeaderIssue::TooLarge { bytes: 70_000 })
     ));
 }
+
+#[test]
+fn each_unreadable_row_has_one_row_level_error_saying_what_to_do() {
+    let error = |outcome: RowOutcome| outcome.row_error().unwrap_or_else(|| panic!("an error"));
+    let one = error(RowOutcome::Malformed {
+        field_count: 1,
+        expected: 6,
+        lossy: ProductData::new(),
+    });
+    assert_eq!(
+        (one.error_type, one.column.as_str()),
+        (ErrorCode::MalformedRow, "")
+    );
+    assert!(
+        one.message.starts_with("row has 1 field but the header has 6;"),
+        "{}",
+        one.message
+    );
+    let three = error(RowOutcome::Malformed {
+        field_count: 3,
+        expected: 6,
+        lossy: ProductData::new(),
+    });
+    assert!(three
+        .message
+        .starts_with("row has 3 fields but the header has 6;"));
+
+    let in_column = error(RowOutcome::InvalidEncoding {
+        column: Some("product_name".into()),
+        lossy: ProductData::new(),
+    });
+    assert_eq!(in_column.error_type, ErrorCode::InvalidEncoding);
+    assert_eq!(
+        in_column.message,
+        "row is not valid UTF-8 text (in column product_name); save the file as \"CSV UTF-8\" \
+         and upload it again."
+    );
+    for column in [None, Some(String::new())] {
+        let nowhere = error(RowOutcome::InvalidEncoding {
+            column,
+            lossy: ProductData::new(),
+        });
+        assert!(
+            nowhere.message.starts_with("row is not valid UTF-8 text; save"),
+            "{}",
+            nowhere.message
+        );
+    }
+    let large = error(too_large(70_000));
+    assert_eq!(large.error_type, ErrorCode::RowTooLarge);
+    assert!(large.message.starts_with("row is 70000 bytes long;"));
+    assert_eq!(RowOutcome::Parsed(ProductData::new()).row_error(), None);
+}
+
+#[test]
+fn the_cells_kept_are_the_parsed_or_best_effort_ones_and_none_of_a_too_large_row() {
+    let cells = data(&[("sku", "A"), ("price", "1")]);
+    for outcome in [
+        RowOutcome::Parsed(cells.clone()),
+        RowOutcome::Malformed {
+            field_count: 1,
+            expected: 2,
+            lossy: cells.clone(),
+        },
+        RowOutcome::InvalidEncoding {
+            column: None,
+            lossy: cells.clone(),
+        },
+    ] {
+        assert_eq!(outcome.product_data(), &cells);
+        assert_eq!(outcome.into_product_data(), cells);
+    }
+    assert!(too_large(70_000).product_data().is_empty());
+    assert!(too_large(70_000).into_product_data().is_empty());
+}
+
+#[tokio::test]
+async fn debug_shows_the_verdict_and_the_columns() {
+    assert_eq!(format!("{:?}", open(b"").await), "Empty");
+    assert_eq!(format!("{:?}", open(b"a,\xFF\n").await), "InvalidEncoding");
+    let ready = format!("{:?}", open(b"sku,price\nA,1\n").await);
+    assert!(ready.starts_with("Ready("), "{ready}");
+    assert!(
+        ready.contains("CsvRows { columns: [\"sku\", \"price\"], rows_read: 0"),
+        "{ready}"
+    );
+    let invalid = format!("{:?}", open(b"sku,SKU\n").await);
+    assert!(invalid.starts_with("Invalid(Duplicate"), "{invalid}");
+    assert_eq!(format!("{}", ErrorCode::InvalidPrice), "INVALID_PRICE");
+}
