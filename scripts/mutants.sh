@@ -74,24 +74,24 @@ part_domain() {
 # The pipeline handlers, each caught by its own crate's unit tests (testkit::Memory).
 part_pipeline() {
     run pipeline --package csv-parser --package stream-validator \
-        --package error-processor --package upload-reconciler --cargo-arg=--lib -- --lib
+        --package error-processor --package upload-reconciler --cargo-arg=--lib
 }
 
 # The agent tools, each caught by its own crate's unit tests.
 part_tools() {
     run tools --package reviews-tool --package warranty-tool \
-        --package customer-profile-tool --cargo-arg=--lib -- --lib
+        --package customer-profile-tool --cargo-arg=--lib
 }
 
 # Tenant pinning: the Gateway interceptor, caught by its unit tests.
 part_interceptor() {
-    run interceptor --package gateway-interceptor --cargo-arg=--lib -- --lib
+    run interceptor --package gateway-interceptor --cargo-arg=--lib
 }
 
 # Transient or permanent: adapters::classify (from_sdk, from_pg, transient_sqlstate).
 part_classify() {
     run classify --package adapters --file crates/adapters/src/classify.rs \
-        --features aws,postgres --cargo-arg=--lib -- --lib classify::
+        --features aws,postgres --cargo-arg=--lib -- classify::
 }
 
 # Parts that mutate the domain crate run two mutants at a time: its dependencies are few,
