@@ -92,6 +92,23 @@ mod tests {
     }
 
     #[test]
+    fn a_message_quoting_a_value_without_a_colon_is_withheld_whole() {
+        // A field message that also quotes something is not a field message.
+        assert_eq!(
+            withhold_values("missing field `a` near \"jo@example.com\""),
+            "unreadable value (withheld)"
+        );
+        assert_eq!(
+            withhold_values("unknown field `a` near 'jo@example.com'"),
+            "unreadable value (withheld)"
+        );
+        assert_eq!(withhold_values("bad value 'x'"), "unreadable value (withheld)");
+        assert_eq!(withhold_values("bad value \"x\""), "unreadable value (withheld)");
+        // Nothing quoted, no colon: nothing to withhold.
+        assert_eq!(withhold_values("  expected a map  "), "expected a map");
+    }
+
+    #[test]
     fn only_unavailable_is_transient() {
         assert!(PortError::unavailable("PostgreSQL", "connection refused").is_transient());
         assert!(!PortError::rejected("DynamoDB", "ValidationException").is_transient());

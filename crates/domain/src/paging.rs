@@ -90,6 +90,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn debug_never_shows_the_secret() {
+        let shown = format!("{:?}", CursorSigner::new("s3cr3t-key"));
+        assert_eq!(shown, "CursorSigner { .. }");
+    }
+
+    #[test]
     fn a_token_opens_only_for_its_purpose_binding_and_key() {
         let s = CursorSigner::new("k");
         let t = s.seal("p", "vendor=A", &(7_i64, "x")).unwrap_or_default();

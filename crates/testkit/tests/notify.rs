@@ -115,3 +115,42 @@ async fn a_crash_between_publishing_and_recording_repeats_the_message_with_the_s
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(mem.topic.count(), 2, "recorded now");
 }
+
+#[tokio::test]
+async fn a_publisher_claims_the_notification_for_the_lease_ahead() {
+    let mem = Memory::default();
+    final_upload(&mem, "U1", UploadStatus::Completed, Duration::zero());
+    // Published, but not recorded: the claim stays, as after a crash.
+    mem.fail("mark_published", Some("U1"), 1);
+    let before = Utc::now();
+    let published = mem.notify().publish_one("U1").await;
+    assert!(published.is_err(), "{published:?}");
+    let until = mem
+        .db
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .history
+        .get("U1")
+        .and_then(|h| h.notification.claimed_until)
+        .unwrap_or_else(|| panic!("claimed"));
+    let lease = domain::notify::CLAIM_LEASE;
+    assert!(until >= before + lease && until <= Utc::now() + lease, "{until}");
+}
+
+#[tokio::test]
+async fn one_run_publishes_more_pending_notifications_than_a_page_holds() {
+    let mem = Memory::default();
+    for n in 0..450 {
+        final_upload(
+            &mem,
+            &format!("U{n:03}"),
+            UploadStatus::Completed,
+            Duration::minutes(10),
+        );
+    }
+    let report = publish_pending(&mem.notify(), Duration::minutes(1))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((report.published, report.failed), (450, 0));
+    assert_eq!(mem.topic.count(), 450);
+}

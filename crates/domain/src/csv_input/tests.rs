@@ -787,3 +787,14 @@ async fn debug_shows_the_verdict_and_the_columns() {
     assert!(invalid.starts_with("Invalid(Duplicate"), "{invalid}");
     assert_eq!(format!("{}", ErrorCode::InvalidPrice), "INVALID_PRICE");
 }
+
+#[tokio::test]
+async fn the_reader_tells_its_columns_and_the_heap_its_buffers_hold() {
+    let HeaderOutcome::Ready(_, rows) = open(b"SKU , price\nA,1\n").await else {
+        panic!("a header")
+    };
+    assert_eq!(rows.columns(), ["sku", "price"]);
+    // At least the input chunk, never more than the bound.
+    let held = rows.buffer_bytes();
+    assert!((1_024..=MAX_BUFFER_BYTES).contains(&held), "{held} bytes");
+}

@@ -139,6 +139,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn record_statuses_are_written_as_the_design_names_them() {
+        let names: Vec<&str> = [
+            RecordStatus::PendingValidation,
+            RecordStatus::Validated,
+            RecordStatus::Error,
+        ]
+        .into_iter()
+        .map(RecordStatus::as_str)
+        .collect();
+        assert_eq!(names, ["pending_validation", "validated", "error"]);
+    }
+
+    #[test]
     fn record_ids_are_zero_padded_and_grow_when_needed() {
         assert_eq!(record_id(1), "REC_000001");
         assert_eq!(record_id(999_999), "REC_999999");
