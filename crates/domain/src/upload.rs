@@ -234,6 +234,34 @@ mod tests {
     use chrono::TimeZone;
 
     #[test]
+    fn the_stored_key_is_the_whole_key_with_control_characters_replaced() {
+        let key = UploadKey::parse("uploads/VEND001/a\u{1}b.csv").unwrap_or_else(|| panic!("an upload"));
+        assert_eq!(key.s3_key, "uploads/VEND001/a\u{1}b.csv");
+        assert_eq!(key.stored_s3_key(), "uploads/VEND001/a\u{FFFD}b.csv");
+        assert_eq!(key.stored_file_name(), "a\u{FFFD}b.csv");
+    }
+
+    #[test]
+    fn an_events_upload_id_is_the_upload_id_of_its_parts() {
+        let at = Utc
+            .with_ymd_and_hms(2026, 11, 23, 10, 30, 45)
+            .single()
+            .unwrap_or_default();
+        let event = UploadEvent {
+            bucket: "b".into(),
+            key: "uploads/VEND001/a.csv".into(),
+            sequencer: "00A1".into(),
+            version_id: Some("v1".into()),
+            event_time: at,
+        };
+        assert_eq!(
+            event.upload_id(),
+            upload_id("b", "uploads/VEND001/a.csv", "00A1", Some("v1"), at)
+        );
+        assert!(event.upload_id().starts_with("UPLOAD_20261123T103045_"));
+    }
+
+    #[test]
     fn keys_are_url_decoded_with_plus_as_space() {
         assert_eq!(
             decode_event_key("uploads/VEND001/spring+sale%2B%C3%A9t%C3%A9.csv"),

@@ -131,5 +131,15 @@ mod tests {
         let e = ToolError::invalid_argument("limit", "must be between 1 and 50");
         assert_eq!(e.to_json()["error"]["code"], "INVALID_ARGUMENT");
         assert_eq!(e.to_json()["error"]["details"][0]["argument"], "limit");
+        assert_eq!(e.to_string(), "INVALID_ARGUMENT: limit: must be between 1 and 50");
+    }
+
+    #[test]
+    fn a_business_failure_is_folded_into_the_result_and_a_result_is_kept() {
+        assert_eq!(into_result(Ok(json!({"found": true}))), json!({"found": true}));
+        assert_eq!(
+            into_result(Err(ToolError::not_found("no such review"))),
+            json!({"error": {"code": "NOT_FOUND", "message": "no such review"}})
+        );
     }
 }
