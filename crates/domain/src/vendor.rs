@@ -118,6 +118,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_status_shows_as_its_stored_name() {
+        assert_eq!(VendorStatus::Active.to_string(), VendorStatus::Active.as_str());
+        assert_eq!(VendorStatus::Active.to_string(), "active");
+    }
+
+    #[test]
     fn vendor_ids_are_1_to_50_characters_of_the_alphabet() {
         for ok in ["VEND001", "a", "vendor-1_B", &"V".repeat(50)] {
             assert_eq!(VendorId::parse(ok).map(|v| v.to_string()), Ok(ok.to_string()));

@@ -134,6 +134,13 @@ fn the_vendor_is_a_claim_that_can_name_a_key_segment() {
         vendor_from_claim(Some("VEND001")).ok().as_deref(),
         Some("VEND001")
     );
+    for ok in ["vendor-1", "vendor_1", " V-1_b "] {
+        assert_eq!(
+            vendor_from_claim(Some(ok)).ok().as_deref(),
+            Some(ok.trim()),
+            "{ok:?}"
+        );
+    }
     for bad in [
         None,
         Some(""),
@@ -144,6 +151,49 @@ fn the_vendor_is_a_claim_that_can_name_a_key_segment() {
     ] {
         assert_eq!(code(vendor_from_claim(bad)), Some("UNAUTHORIZED"), "{bad:?}");
     }
+}
+
+#[test]
+fn each_refusal_has_its_http_status() {
+    use ApiErrorCode::*;
+    let statuses: Vec<(&str, u16)> = [
+        InvalidRequest,
+        InvalidFileName,
+        InvalidContentLength,
+        FileTooLarge,
+        InvalidLimit,
+        InvalidStatus,
+        InvalidDate,
+        InvalidNextToken,
+        Unauthorized,
+        NotFound,
+        InternalError,
+    ]
+    .into_iter()
+    .map(|c| (c.as_str(), c.http_status()))
+    .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("INVALID_REQUEST", 400),
+            ("INVALID_FILE_NAME", 400),
+            ("INVALID_CONTENT_LENGTH", 400),
+            ("FILE_TOO_LARGE", 413),
+            ("INVALID_LIMIT", 400),
+            ("INVALID_STATUS", 400),
+            ("INVALID_DATE", 400),
+            ("INVALID_NEXT_TOKEN", 400),
+            ("UNAUTHORIZED", 401),
+            ("NOT_FOUND", 404),
+            ("INTERNAL_ERROR", 500),
+        ]
+    );
+}
+
+#[test]
+fn presigned_urls_live_15_minutes_for_a_put_and_5_for_the_report() {
+    assert_eq!(PUT_URL_LIFETIME.as_secs(), 900);
+    assert_eq!(GET_URL_LIFETIME.as_secs(), 300);
 }
 
 #[test]
