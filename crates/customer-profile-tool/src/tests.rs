@@ -124,3 +124,110 @@ async fn malformed_arguments_are_json_errors() {
         "UNKNOWN_TOOL"
     );
 }
+
+fn problems(out: &Value) -> Vec<String> {
+    out["error"]["details"]
+        .as_array()
+        .map(|d| {
+            d.iter()
+                .map(|p| {
+                    format!(
+                        "{}: {}",
+                        p["argument"].as_str().unwrap_or("?"),
+                        p["problem"].as_str().unwrap_or("?")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_lookup_names_exactly_one_of_id_and_email_and_says_which_rule_was_broken() {
+    let s = store();
+    let both = run(
+        GET_CUSTOMER_PROFILE,
+        json!({"customer_id": "CUST001", "email": "john.doe@example.com"}),
+        &s,
+    )
+    .await;
+    assert_eq!(
+        problems(&both),
+        ["customer_id: give exactly one of customer_id and email, not both"]
+    );
+    let neither = run(GET_CUSTOMER_PROFILE, json!({}), &s).await;
+    assert_eq!(
+        problems(&neither),
+        ["customer_id: give exactly one of customer_id and email"]
+    );
+    // A wrong type is the problem; "give exactly one" would only add noise.
+    let wrong_type = run(GET_CUSTOMER_PROFILE, json!({"customer_id": 5}), &s).await;
+    assert_eq!(
+        problems(&wrong_type),
+        ["customer_id: must be a string, got a number"]
+    );
+}
+
+#[tokio::test]
+async fn several_profiles_with_one_email_answer_the_lowest_customer_id() {
+    let s = InMemoryProfiles::new(
+        ["CUST009", "CUST003", "CUST005"]
+            .into_iter()
+            .map(|id| CustomerProfile {
+                customer_id: id.into(),
+                email: Some("shared@example.com".into()),
+                ..Default::default()
+            })
+            .collect(),
+    );
+    let out = run(GET_CUSTOMER_PROFILE, json!({"email": "shared@example.com"}), &s).await;
+    assert_eq!(out["customer_id"], "CUST003", "{out}");
+}
+
+#[tokio::test]
+async fn notes_and_address_fields_are_bounded_at_their_limits() {
+    let s = store();
+    let update = |args: Value| {
+        let s = &s;
+        async move { run(UPDATE_CUSTOMER_PROFILE, args, s).await }
+    };
+    let notes = "n".repeat(1_000);
+    let ok = update(json!({"customer_id": "CUST001", "notes": notes})).await;
+    assert_eq!(ok["notes"].as_str().map(str::len), Some(1_000), "{ok}");
+
+    let address = |street: &str, zip: &str| {
+        json!({"customer_id": "CUST001", "address": {
+            "street": street, "city": "Springfield", "zip": zip, "country": "USA"}})
+    };
+    let long_street = "s".repeat(200);
+    let ok = update(address(&long_street, &"9".repeat(20))).await;
+    assert_eq!(ok["address"]["street"].as_str().map(str::len), Some(200), "{ok}");
+    let too_long_street = "s".repeat(201);
+    assert_eq!(
+        problems(&update(address(&too_long_street, "1")).await),
+        ["address.street: must be 1 to 200 characters"]
+    );
+    assert_eq!(
+        problems(&update(address("1 Main St", &"9".repeat(21))).await),
+        ["address.zip: must be 1 to 20 characters"]
+    );
+    assert_eq!(
+        problems(&update(address("   ", "1")).await),
+        ["address.street: must be 1 to 200 characters"]
+    );
+}
+
+#[tokio::test]
+async fn the_handler_reads_the_tool_name_from_the_client_context() {
+    let s = store();
+    let cc = domain::tools::gateway::gateway_client_context("customer-profile___get_customer_profile", "1")
+        .to_string();
+    let ctx = adapters::gateway::lambda_context("req-1", Some(&cc)).unwrap_or_else(|e| panic!("{e}"));
+    let out = handle(
+        lambda_runtime::LambdaEvent::new(json!({"customer_id": "CUST001"}), ctx),
+        &s,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out["customer_id"], "CUST001", "{out}");
+}

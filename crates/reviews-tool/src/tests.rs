@@ -346,3 +346,35 @@ async fn a_call_through_another_target_is_refused_before_any_read() {
         "nothing was read"
     );
 }
+
+#[tokio::test]
+async fn a_tenant_id_of_up_to_128_characters_and_any_non_negative_product_are_accepted() {
+    let index = sample();
+    let cfg = config(100);
+    let code = |out: Value| out["error"]["code"].as_str().map(str::to_string);
+    let longest = "t".repeat(MAX_TENANT_ID_LEN);
+    let ok = run(SEARCH_REVIEWS, json!({"tenant_id": longest}), &index, &cfg).await;
+    assert_eq!(code(ok), None);
+    let over = "t".repeat(MAX_TENANT_ID_LEN + 1);
+    let refused = run(SEARCH_REVIEWS, json!({"tenant_id": over}), &index, &cfg).await;
+    assert_eq!(code(refused).as_deref(), Some("INVALID_ARGUMENT"));
+    let zero = run(
+        GET_PRODUCT_REVIEWS,
+        json!({"tenant_id": "ta", "product_id": 0}),
+        &index,
+        &cfg,
+    )
+    .await;
+    assert_eq!(code(zero), None, "product 0 exists as an id");
+    let negative = run(
+        GET_PRODUCT_REVIEWS,
+        json!({"tenant_id": "ta", "product_id": -1}),
+        &index,
+        &cfg,
+    )
+    .await;
+    assert_eq!(
+        negative["error"]["details"][0]["problem"],
+        "must be a non-negative integer, got -1"
+    );
+}
