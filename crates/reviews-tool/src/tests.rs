@@ -378,3 +378,63 @@ async fn a_tenant_id_of_up_to_128_characters_and_any_non_negative_product_are_ac
         "must be a non-negative integer, got -1"
     );
 }
+
+#[tokio::test]
+async fn equal_bounds_are_a_range_of_one() {
+    let index = sample();
+    let cfg = config(100);
+    let same_rating = run(
+        GET_PRODUCT_REVIEWS,
+        json!({"tenant_id": "ta", "product_id": 2, "min_rating": 5, "max_rating": 5}),
+        &index,
+        &cfg,
+    )
+    .await;
+    assert_eq!(ids(&same_rating), vec!["x001".to_string()], "{same_rating}");
+    let same_instant = run(
+        SEARCH_REVIEWS,
+        json!({"tenant_id": "ta", "start_date": "2024-12-31T23:59:59Z", "end_date": "2024-12-31T23:59:59Z"}),
+        &index,
+        &cfg,
+    )
+    .await;
+    assert_eq!(ids(&same_instant), vec!["x001".to_string()], "{same_instant}");
+}
+
+#[tokio::test]
+async fn a_next_token_is_refused_unread_when_empty_or_over_2048_characters() {
+    let index = sample();
+    let cfg = config(100);
+    let with_token = |token: String| json!({"tenant_id": "ta", "product_id": 1, "next_token": token});
+    for refused in [String::new(), "t".repeat(2_049)] {
+        let out = run(GET_PRODUCT_REVIEWS, with_token(refused.clone()), &index, &cfg).await;
+        assert_eq!(
+            out["error"]["code"],
+            "INVALID_ARGUMENT",
+            "{} chars: {out}",
+            refused.len()
+        );
+        assert_eq!(
+            out["error"]["details"][0]["problem"],
+            "must be a token returned by a previous call"
+        );
+    }
+    // 2,048 characters are read, and this one does not verify.
+    let out = run(GET_PRODUCT_REVIEWS, with_token("t".repeat(2_048)), &index, &cfg).await;
+    assert_eq!(out["error"]["code"], "INVALID_NEXT_TOKEN", "{out}");
+}
+
+#[tokio::test]
+async fn a_page_that_ends_with_the_last_match_offers_no_next_token() {
+    let index = sample();
+    // Product 1 of tenant ta has 23 reviews: a limit of 23 takes them all.
+    let out = run(
+        GET_PRODUCT_REVIEWS,
+        json!({"tenant_id": "ta", "product_id": 1, "limit": 23}),
+        &index,
+        &config(100),
+    )
+    .await;
+    assert_eq!(ids(&out).len(), 23, "{out}");
+    assert!(out["next_token"].is_null(), "{out}");
+}

@@ -124,3 +124,23 @@ async fn unknown_serials_and_bad_arguments_are_json_errors() {
         .unwrap_or_default();
     assert_eq!(out["error"]["code"], "UNKNOWN_TOOL");
 }
+
+#[tokio::test]
+async fn the_handler_reads_the_tool_name_from_the_client_context() {
+    let (w, p, c) = fixtures();
+    let ports = WarrantyPorts {
+        warranties: &w,
+        profiles: &p,
+        clock: &c,
+    };
+    let cc =
+        domain::tools::gateway::gateway_client_context("warranty___check_warranty_status", "1").to_string();
+    let ctx = adapters::gateway::lambda_context("req-1", Some(&cc)).unwrap_or_else(|e| panic!("{e}"));
+    let out = handle(
+        lambda_runtime::LambdaEvent::new(serde_json::json!({"serial_number": "ACTIVE0001"}), ctx),
+        &ports,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out["serial_number"], "ACTIVE0001", "{out}");
+}

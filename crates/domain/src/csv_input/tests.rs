@@ -798,3 +798,29 @@ async fn the_reader_tells_its_columns_and_the_heap_its_buffers_hold() {
     let held = rows.buffer_bytes();
     assert!((1_024..=MAX_BUFFER_BYTES).contains(&held), "{held} bytes");
 }
+
+/// 65,536 commas: exactly [`MAX_RECORD_BYTES`] raw bytes and 65,537 (empty) fields, the
+/// most a record may have. It is read (a malformed row, not a too-large one), and the
+/// buffers it needs come close to [`MAX_BUFFER_BYTES`]: the bound is tight.
+#[tokio::test]
+async fn the_widest_record_allowed_is_read_and_the_buffer_bound_is_tight() {
+    let (_, rows, most) = read_parts(vec![(b"a,b\n", 1), (b",", 65_536), (b"\n", 1)]).await;
+    assert_eq!(rows.len(), 1);
+    assert!(
+        matches!(
+            rows[0].outcome,
+            RowOutcome::Malformed {
+                field_count: 65_537,
+                expected: 2,
+                ..
+            }
+        ),
+        "{:?}",
+        rows[0].outcome.row_error()
+    );
+    assert!(most <= MAX_BUFFER_BYTES, "{most} bytes of buffers");
+    assert!(
+        most * 100 >= MAX_BUFFER_BYTES * 85,
+        "{most} bytes of buffers for a bound of {MAX_BUFFER_BYTES}"
+    );
+}
