@@ -555,3 +555,26 @@ async fn file_level_checks_come_in_their_order() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_file_of_exactly_the_size_limit_is_read_and_one_byte_more_is_refused_in_mb() {
+    let header = "vendor_product_id,product_name,category,sku,price,stock_quantity\n";
+    let row = "P1,One,Books,S-1,1.00,1\n";
+    let mut exact = format!("{header}{row}");
+    // Pad the name up to SETTINGS.max_upload_bytes exactly.
+    let pad = SETTINGS.max_upload_bytes as usize - exact.len();
+    exact = format!("{header}P1,{},Books,S-1,1.00,1\n", "O".repeat(3 + pad));
+    assert_eq!(exact.len() as u64, SETTINGS.max_upload_bytes);
+    let at_limit = run(&memory(), "uploads/VEND001/exact.csv", Some(&exact)).await;
+    assert!(
+        matches!(at_limit, Outcome::Parsed { total_records: 1, .. }),
+        "{at_limit:?}"
+    );
+
+    let e = messages::file_too_large(5 * 1024 * 1024 + 1, 10 * 1024 * 1024);
+    assert_eq!(
+        e.message,
+        "The file is 5.0 MB (5242881 bytes); the limit is 10.0 MB (10485760 bytes). Split it \
+         into smaller files and upload each one."
+    );
+}

@@ -336,12 +336,18 @@ async fn an_upload_the_reconciler_ends_is_announced_once_and_a_failed_announceme
         .get_mut(&id)
         .expect("history")
         .completed_at = Some(chrono::Utc::now() - chrono::Duration::minutes(5));
+    // The topic refuses once more: the run says so, and the next one publishes.
+    mem.topic.fail(1);
+    let refused = reconciler(&mem, &failed).run(now()).await.expect("run");
+    assert_eq!(refused.notifications_published, 0);
+    assert_eq!(refused.failures, ["1 notification(s) still unpublished"]);
     let second = reconciler(&mem, &failed).run(now()).await.expect("run");
     let third = reconciler(&mem, &failed).run(now()).await.expect("run");
     assert_eq!(
         (second.notifications_published, third.notifications_published),
         (1, 0)
     );
+    assert!(second.failures.is_empty(), "{:?}", second.failures);
     let sent = mem.topic.defaults(&id);
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0]["status"], "partial");
