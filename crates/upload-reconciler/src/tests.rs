@@ -264,6 +264,7 @@ async fn a_fault_that_passes_is_retried_and_never_counted() {
         "no attempt counted"
     );
     assert!(report.failures.is_empty(), "{:?}", report.failures);
+    assert_eq!(report.rows_validated, 3, "each row alone counts: {report:?}");
 }
 
 #[tokio::test]
