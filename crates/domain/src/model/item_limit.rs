@@ -202,6 +202,23 @@ mod tests {
         }
     }
 
+    /// Under DynamoDB's 400 KB but inside the 4 KiB margin kept for the count's
+    /// approximations: shrunk all the same.
+    #[test]
+    fn an_item_within_4_kib_of_the_limit_is_shrunk() {
+        let mut r = record(ProductData::new(), Vec::new());
+        let room = ITEM_LIMIT_BYTES - 2 * 1024 - item_size(&r) - "description".len();
+        r.product_data.insert("description".into(), "d".repeat(room));
+        let size = item_size(&r);
+        assert!(
+            (ITEM_LIMIT_BYTES - 4 * 1024 + 1..ITEM_LIMIT_BYTES).contains(&size),
+            "{size} bytes"
+        );
+        let fitted = r.fitted();
+        assert!(fitted.product_data.is_empty(), "no cells kept");
+        assert!(item_size(&fitted) <= ITEM_LIMIT_BYTES - 4 * 1024);
+    }
+
     #[test]
     fn cells_of_unknown_columns_go_before_the_known_ones() {
         let mut data: ProductData = (0..900).map(|i| (format!("extra{i}"), "x".repeat(300))).collect();
