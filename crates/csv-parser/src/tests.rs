@@ -335,7 +335,11 @@ async fn a_file_level_failure_is_announced_once_even_when_redelivered() {
     let Outcome::Failed { upload_id, .. } = outcome else {
         panic!("{outcome:?}")
     };
-    run(&mem, "uploads/VEND009/late.csv", None).await;
+    let again = run(&mem, "uploads/VEND009/late.csv", None).await;
+    assert!(
+        matches!(&again, Outcome::AlreadyParsed { upload_id: id } if *id == upload_id),
+        "a judged upload is not judged again: {again:?}"
+    );
     let sent = mem.topic.defaults(&upload_id);
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0]["status"], "failed");

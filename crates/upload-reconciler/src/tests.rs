@@ -245,6 +245,13 @@ async fn a_poison_item_fails_alone_and_is_given_up_only_on_the_third_failed_atte
         Some((RecordStatus::Error, Some(ErrorCode::ProcessingFailed))),
         "the poison item is replaced by its verdict"
     );
+    // The replacement expires like any item: RECORD_TTL_DAYS from now, not in the past.
+    let ttl = mem.item(&id, 3).map(|i| i.ttl).unwrap_or_default();
+    let expected = (chrono::Utc::now() + chrono::Duration::days(30)).timestamp();
+    assert!(
+        (expected - 60..=expected).contains(&ttl),
+        "ttl {ttl}, expected about {expected}"
+    );
 }
 
 #[tokio::test]
