@@ -153,3 +153,21 @@ fn report_links_point_at_the_vendor_api_with_the_id_as_one_path_segment() {
         "http://h/uploads/a%2Fb%20c/report"
     );
 }
+
+#[test]
+fn the_email_says_whether_the_file_or_its_rows_failed() {
+    let email = |u: FinishedUpload| {
+        let n = render(&u, API).unwrap_or_else(|e| panic!("{e}"));
+        parts(&n).1
+    };
+    let file = email(upload(UploadStatus::Failed, 0, 0, 0));
+    assert!(
+        file.contains("The file could not be processed; the error report says why."),
+        "{file}"
+    );
+    let rows = email(upload(UploadStatus::Failed, 3, 0, 3));
+    assert!(
+        rows.contains("No row was imported; the error report lists every problem."),
+        "{rows}"
+    );
+}
