@@ -213,6 +213,57 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_email_of_up_to_254_characters_is_kept_lower_cased() {
+        let longest = format!(
+            "{}@example.com",
+            "a".repeat(MAX_EMAIL_CHARS - "@example.com".len())
+        );
+        assert_eq!(longest.len(), MAX_EMAIL_CHARS);
+        assert_eq!(
+            Email::parse(&longest.to_uppercase()).map(|e| e.as_str().to_string()),
+            Ok(longest.clone())
+        );
+        assert!(Email::parse(&format!("a{longest}")).is_err());
+    }
+
+    #[test]
+    fn the_full_name_is_first_then_last() {
+        let p = CustomerProfile {
+            first_name: Some("John".into()),
+            last_name: Some("Doe".into()),
+            ..Default::default()
+        };
+        assert_eq!(p.full_name(), "John Doe");
+        assert_eq!(CustomerProfile::default().full_name(), " ");
+    }
+
+    #[test]
+    fn an_update_is_empty_only_when_it_sets_nothing() {
+        assert!(ProfileUpdate::default().is_empty());
+        let one_each = [
+            ProfileUpdate {
+                phone: Some("555 0100".into()),
+                ..Default::default()
+            },
+            ProfileUpdate {
+                address: Some(Address::default()),
+                ..Default::default()
+            },
+            ProfileUpdate {
+                communication_preferences: Some(CommunicationPreferences::default()),
+                ..Default::default()
+            },
+            ProfileUpdate {
+                notes: Some("n".into()),
+                ..Default::default()
+            },
+        ];
+        for update in one_each {
+            assert!(!update.is_empty(), "{update:?}");
+        }
+    }
+
+    #[test]
     fn ids_and_emails_parse_or_say_why_not() {
         assert_eq!(
             CustomerId::parse("CUST001").map(|id| id.as_str().to_string()),

@@ -96,6 +96,14 @@ pub trait WarrantyLookup: Send + Sync {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_serial_number_shows_as_given() {
+        assert_eq!(
+            SerialNumber::parse("LAPTOP0012345").map(|s| s.as_str().to_string()),
+            Ok("LAPTOP0012345".to_string())
+        );
+    }
+
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default()
     }
