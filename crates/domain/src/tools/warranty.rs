@@ -97,6 +97,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_clocks_tell_today_and_the_fixed_day() {
+        let before = chrono::Utc::now().date_naive();
+        let today = SystemClock.today();
+        assert!(today >= before && today <= chrono::Utc::now().date_naive());
+        assert_eq!(FixedClock(d("2025-06-15")).today(), d("2025-06-15"));
+    }
+
+    #[test]
     fn a_serial_number_shows_as_given() {
         assert_eq!(
             SerialNumber::parse("LAPTOP0012345").map(|s| s.as_str().to_string()),
