@@ -329,6 +329,17 @@ async fn a_parse_that_fails_half_way_releases_its_lease_and_the_retry_finishes_i
 }
 
 #[tokio::test]
+async fn a_header_failure_redelivered_is_not_judged_again() {
+    let mem = memory();
+    let outcome = run(&mem, "uploads/VEND001/cols.csv", Some("sku,price\nS,1\n")).await;
+    let Outcome::Failed { upload_id, .. } = outcome else {
+        panic!("{outcome:?}")
+    };
+    let again = run(&mem, "uploads/VEND001/cols.csv", None).await;
+    assert_eq!(again, Outcome::AlreadyParsed { upload_id });
+}
+
+#[tokio::test]
 async fn a_file_level_failure_is_announced_once_even_when_redelivered() {
     let mem = memory();
     let outcome = run(&mem, "uploads/VEND009/late.csv", Some(CSV)).await;

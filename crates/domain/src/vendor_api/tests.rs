@@ -73,6 +73,18 @@ fn content_length_is_a_positive_whole_number_up_to_the_limit() {
 }
 
 #[test]
+fn from_and_to_may_be_the_same_instant() {
+    let q = UploadsQuery::parse(|k| {
+        query(&[("from", "2026-01-01T10:00:00Z"), ("to", "2026-01-01T10:00:00Z")])
+            .get(k)
+            .copied()
+    })
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(q.from, q.to);
+    assert!(q.from.is_some());
+}
+
+#[test]
 fn listing_parameters_have_defaults_bounds_and_named_errors() {
     let q = UploadsQuery::parse(|k| query(&[]).get(k).copied()).unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!((q.limit, q.status, q.from, q.to), (20, None, None, None));
