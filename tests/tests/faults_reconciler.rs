@@ -3,12 +3,14 @@
 //! on-failure logs: a poison stream record fails alone, reaches the stream mappings'
 //! on-failure log, and its row gets `PROCESSING_FAILED` on the third run (never before);
 //! csv-parser's event that failed every retry is re-driven from its on-failure log; a
-//! parse that crashed half-way is resumed; a run with nothing to do changes nothing.
+//! parse that crashed half-way is resumed; rows whose items are gone (expired) get
+//! `PROCESSING_FAILED` on the third run; a run with nothing to do changes nothing.
 //!
 //! The reconciler takes up every upload processing in the stack, so each test starts
 //! from a settled stack (runs until nothing is processing and both logs are empty) and
 //! can assert each run's report whole.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use devstack::reconcile::{parser_failure_log, stream_failure_log};
 use e2e::drive::{
     catalog, consumers, count, database_url, devstack_reconcile, drain, error_handler, log_lines, observed,
@@ -374,4 +376,80 @@ async fn devstack_reconcile_resumes_a_parse_that_crashed_half_way_and_the_upload
     );
     assert_exact(&stack, &db, &upload_id, file.expect).await;
     assert_eq!(errors(&db, &upload_id).await.len(), 15);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_whose_items_expired_get_processing_failed_on_the_third_devstack_reconcile_and_the_upload_ends()
+{
+    let _serial = serial().await;
+    let stack = stack().await;
+    let db = pg().await;
+    settle(&db).await;
+    let p = unique("EXPIRED");
+    let file = csv_file(&p, 30, 0, 0);
+    let ledger = catalog(&database_url(), Default::default()).await;
+    let parts = ParserPorts::new(&stack).await;
+
+    // The parse writes every item; before any is decided, DynamoDB's TTL (or anyone)
+    // deletes rows 10 and 20. No parse will write them again: the upload is parsed.
+    let (event, upload_id) = put_with_event(&stack, &format!("uploads/VEND001/{p}.csv"), file.body).await;
+    parts
+        .over(&records(&stack.dynamodb), &ledger)
+        .handle(&event)
+        .await
+        .expect("parse");
+    for row in [10, 20] {
+        stack
+            .dynamodb
+            .delete_item()
+            .table_name(&stack.table)
+            .key("upload_id", AttributeValue::S(upload_id.clone()))
+            .key("record_id", AttributeValue::S(domain::model::record_id(row)))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("delete row {row}: {e}"));
+    }
+    assert_eq!(items(&stack, &upload_id).await.len(), 28);
+
+    // The first run validates the 28 items; each run counts a failed attempt on the two
+    // missing rows, and only the third gives them PROCESSING_FAILED, ending the upload.
+    let failure = format!(
+        "{upload_id}: 2 row(s) failed, e.g. row 10: the row has no item in UploadRecords, and no parse will \
+         write it"
+    );
+    for run in 1..=3 {
+        let got = reconcile_timed(&format!("expired items, run {run}")).await;
+        let expected = match run {
+            1 => json!({ "stuck_uploads": 1, "rows_validated": 28, "failures": [failure] }),
+            2 => json!({ "stuck_uploads": 1, "failures": [failure] }),
+            _ => json!({ "stuck_uploads": 1, "rows_given_up": 2, "uploads_ended": 1, "failures": [failure] }),
+        };
+        assert_eq!(got, report(expected), "run {run}");
+        if run < 3 {
+            assert!(
+                errors(&db, &upload_id).await.is_empty(),
+                "never a verdict before the third run"
+            );
+        }
+    }
+    assert_eq!(
+        errors(&db, &upload_id).await,
+        [10, 20]
+            .map(|row| (row, "PROCESSING_FAILED".to_string(), String::new()))
+            .to_vec()
+    );
+    // Exact: 28 products, 2 errors, an item per row (the given-up rows' stand-ins), the report.
+    let h = assert_exact(
+        &stack,
+        &db,
+        &upload_id,
+        Expect {
+            total: 30,
+            valid: 28,
+            errors: 2,
+        },
+    )
+    .await;
+    assert_eq!(field(&h, "status"), "partial", "{h}");
+    assert_eq!(reconcile_timed("nothing to do").await, report(json!({})));
 }

@@ -11,7 +11,8 @@
 //!    the stream consumers, as theirs;
 //! 3. counts, per row, the attempts that failed; a row that failed
 //!    [`domain::reconcile::MAX_ATTEMPTS`] of them gets `PROCESSING_FAILED`, so its upload
-//!    can end;
+//!    can end. So does a row without a verdict that has no item when no parse will
+//!    write one (its object or S3 event is gone, or the item expired);
 //! 4. publishes the "upload finished" notifications still unpublished (a publish that
 //!    failed, or a finaliser that died between the final status and the publish).
 
@@ -21,7 +22,7 @@ pub use redrive::parser_event;
 mod rows;
 
 use chrono::{DateTime, Utc};
-use csv_parser::{Parser, Settings};
+use csv_parser::{Outcome, Parser, Settings};
 use domain::notify::Notify;
 use domain::ports::{
     CatalogStore, ErrorLedger, FailedDeliveries, ObjectStore, Reconciliation, RecordStore, UploadCompletion,
@@ -114,17 +115,29 @@ where
 
     /// Drives one stuck upload as far as it goes now.
     async fn reconcile(&self, upload: &UploadState, report: &mut Report) -> Result<(), PortError> {
+        // Whether no parse will write another item of this upload.
+        let mut parse_over = upload.parsed;
         if !upload.parsed {
             match &upload.source {
-                Some(source) => {
-                    self.parser().handle_upload(source).await?;
-                    report.parses_resumed += 1;
-                }
-                None => tracing::warn!("an unparsed upload without its source cannot be resumed"),
+                Some(source) => match self.parser().handle_upload(source).await? {
+                    // Another parse holds the lease: its items are still coming.
+                    Outcome::Busy { .. } => {}
+                    // The object (at the event's version) is gone: nothing to read.
+                    Outcome::Ignored => parse_over = true,
+                    Outcome::Parsed { .. } | Outcome::AlreadyParsed { .. } | Outcome::Failed { .. } => {
+                        parse_over = true;
+                        report.parses_resumed += 1;
+                    }
+                },
+                // An upload from before the parser kept its S3 event: nothing to resume.
+                None => parse_over = true,
             }
         }
         report.rows_validated += self.validate_pending(upload, report).await?;
         report.rows_recorded += self.record_errors(upload, report).await?;
+        if parse_over {
+            self.give_up_missing(upload, report).await?;
+        }
         if let Some(status) = domain::finalise::finalise(
             self.ledger,
             self.objects,

@@ -3,7 +3,7 @@
 //! fails without its neighbours, and its failed attempts are counted.
 
 use crate::{Reconciler, Report};
-use domain::model::{row_number_of, RecordStatus, UploadRecord};
+use domain::model::{record_id, row_number_of, RecordStatus, UploadRecord};
 use domain::ports::{
     CatalogStore, ErrorLedger, ErrorRow, FailedDeliveries, ObjectStore, Reconciliation, RecordStore,
     StoredItem, UploadCompletion, UploadIntake, UploadState, VendorDirectory,
@@ -156,6 +156,46 @@ where
             .filter(|f| counts.get(&f.row_number).is_some_and(|c| gives_up(*c)))
             .collect();
         self.give_up(upload, given_up, report).await
+    }
+
+    /// Rows without a verdict that have no item, once no parse will write one (the
+    /// upload's object or S3 event is gone, or the item expired): no consumer will ever
+    /// see them, so each run counts a failed attempt on them and the limit gives them
+    /// `PROCESSING_FAILED`. No more of them than the counters leave undecided, so the
+    /// counts stay exact.
+    pub(crate) async fn give_up_missing(
+        &self,
+        upload: &UploadState,
+        report: &mut Report,
+    ) -> Result<(), PortError> {
+        const REASON: &str = "the row has no item in UploadRecords, and no parse will write it";
+        let Some(state) = self.ledger.state(&upload.upload_id).await? else {
+            return Ok(());
+        };
+        let mut left =
+            usize::try_from(state.total_records - state.valid_records - state.error_records).unwrap_or(0);
+        let mut missing = Vec::new();
+        let mut after = 0;
+        while left > 0 {
+            let rows = self.ledger.undecided_rows(&upload.upload_id, after, PAGE).await?;
+            let Some(&last) = rows.last() else {
+                break;
+            };
+            after = last;
+            let ids: Vec<String> = rows.iter().map(|n| record_id(*n)).collect();
+            let existing = self.records.existing(&upload.upload_id, &ids).await?;
+            for (row_number, id) in rows.into_iter().zip(&ids) {
+                if left > 0 && !existing.contains(id) {
+                    left -= 1;
+                    missing.push(Failure {
+                        row_number,
+                        item: None,
+                        reason: REASON.to_string(),
+                    });
+                }
+            }
+        }
+        self.count_failures(upload, missing, report).await
     }
 
     /// `PROCESSING_FAILED` for these rows, counted as error rows so the upload can end;

@@ -182,6 +182,127 @@ async fn an_interrupted_parse_is_resumed_then_finished() {
     assert_eq!(mem.counters(&id), Some((2, 1, UploadStatus::Partial)));
 }
 
+/// Runs the reconciler until a row with no item is given up: the first two runs count a
+/// failed attempt on rows 2 and 3 (row 1's item is validated by the first) and change
+/// nothing else; the third gives both `PROCESSING_FAILED` and the upload ends.
+async fn rows_without_items_end_on_the_third_run(mem: &Memory, id: &str) {
+    let failed = MemoryFailedDeliveries::default();
+    for run in 1..=2 {
+        let report = reconciler(mem, &failed).run(now()).await.expect("run");
+        assert_eq!(report.parses_resumed, 0, "run {run}");
+        assert_eq!(report.rows_validated, usize::from(run == 1), "run {run}");
+        assert_eq!(report.rows_given_up, 0, "run {run}");
+        assert_eq!(
+            report.failures,
+            [format!(
+                "{id}: 2 row(s) failed, e.g. row 2: the row has no item in UploadRecords, and no \
+                 parse will write it"
+            )],
+            "run {run}"
+        );
+        assert_eq!(
+            mem.counters(id),
+            Some((1, 0, UploadStatus::Processing)),
+            "run {run}"
+        );
+    }
+    assert_eq!(mem.undecided_rows(id, 0, 10).await.expect("rows"), [2, 3]);
+    assert_eq!(mem.undecided_rows(id, 2, 10).await.expect("rows"), [3]);
+    assert_eq!(mem.undecided_rows(id, 0, 1).await.expect("rows"), [2]);
+
+    let third = reconciler(mem, &failed).run(now()).await.expect("run");
+    assert_eq!((third.rows_given_up, third.uploads_ended), (2, 1));
+    assert_eq!(mem.counters(id), Some((1, 2, UploadStatus::Partial)));
+    let lines: Vec<(i64, ErrorCode)> = mem
+        .error_lines(id)
+        .iter()
+        .map(|l| (l.row_number, l.error_type))
+        .collect();
+    assert_eq!(
+        lines,
+        [(2, ErrorCode::ProcessingFailed), (3, ErrorCode::ProcessingFailed)]
+    );
+    assert!(mem.undecided_rows(id, 0, 10).await.expect("rows").is_empty());
+    let again = reconciler(mem, &failed).run(now()).await.expect("run");
+    assert_eq!(again.stuck_uploads, 0);
+}
+
+#[tokio::test]
+async fn an_upload_whose_s3_event_was_never_recorded_ends_with_processing_failed_rows() {
+    let mem = memory();
+    let key = "uploads/VEND001/old.csv";
+    // Row 1's item was written; rows 2 and 3 never were, and the S3 event the parse came
+    // from is not recorded (an upload from before the parser kept it).
+    let id = stuck(&mem, key, 3, 1, false).await;
+    if let Some(h) = mem.db.lock().expect("db").history.get_mut(&id) {
+        h.source = None;
+    }
+    rows_without_items_end_on_the_third_run(&mem, &id).await;
+}
+
+#[tokio::test]
+async fn an_upload_whose_object_is_gone_before_its_parse_resumed_ends_with_processing_failed_rows() {
+    let mem = memory();
+    let key = "uploads/VEND001/deleted.csv";
+    let id = stuck(&mem, key, 3, 1, false).await;
+    mem.objects
+        .lock()
+        .expect("objects")
+        .remove(&(BUCKET.to_string(), key.to_string()));
+    rows_without_items_end_on_the_third_run(&mem, &id).await;
+}
+
+#[tokio::test]
+async fn a_parsed_upload_whose_items_expired_ends_with_processing_failed_rows() {
+    let mem = memory();
+    let id = stuck(&mem, "uploads/VEND001/expired.csv", 3, 3, true).await;
+    // DynamoDB's TTL deleted rows 2 and 3 before anything decided them.
+    mem.items
+        .lock()
+        .expect("items")
+        .retain(|(_, record), _| record == &record_id(1));
+    rows_without_items_end_on_the_third_run(&mem, &id).await;
+}
+
+#[tokio::test]
+async fn a_live_parse_s_missing_rows_are_never_counted() {
+    let mem = memory();
+    let failed = MemoryFailedDeliveries::default();
+    let key = "uploads/VEND001/live.csv";
+    let id = stuck(&mem, key, 3, 1, false).await;
+    // Another delivery holds the parse lease: its items are still coming.
+    mem.db
+        .lock()
+        .expect("db")
+        .history
+        .get_mut(&id)
+        .expect("history")
+        .lease_until = Some(chrono::Utc::now() + chrono::Duration::minutes(10));
+    for _ in 0..domain::reconcile::MAX_ATTEMPTS {
+        let report = reconciler(&mem, &failed).run(now()).await.expect("run");
+        assert_eq!(report.rows_given_up, 0);
+    }
+    assert_eq!(mem.counters(&id), Some((1, 0, UploadStatus::Processing)));
+    assert!(mem.attempts.lock().expect("attempts").is_empty());
+}
+
+#[tokio::test]
+async fn an_upload_with_missing_items_gives_up_no_more_rows_than_its_counters_leave_undecided() {
+    let mem = memory();
+    let failed = MemoryFailedDeliveries::default();
+    let id = stuck(&mem, "uploads/VEND001/counted.csv", 3, 0, true).await;
+    // Counters that say a row is valid without its verdict: only two rows are missing.
+    if let Some(h) = mem.db.lock().expect("db").history.get_mut(&id) {
+        h.valid = 1;
+    }
+    for _ in 0..domain::reconcile::MAX_ATTEMPTS {
+        reconciler(&mem, &failed).run(now()).await.expect("run");
+    }
+    assert_eq!(mem.counters(&id), Some((1, 2, UploadStatus::Partial)));
+    let rows: Vec<i64> = mem.error_lines(&id).iter().map(|l| l.row_number).collect();
+    assert_eq!(rows, [1, 2]);
+}
+
 #[tokio::test]
 async fn an_upload_younger_than_the_delay_is_left_to_the_stream_consumers() {
     let mem = memory();

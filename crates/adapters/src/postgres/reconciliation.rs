@@ -1,4 +1,4 @@
-//! The reconciler's side: stuck uploads, and failed attempts per row.
+//! The reconciler's side: stuck uploads, failed attempts per row, rows without a verdict.
 
 use super::{state_of, to_i32, PgCatalog};
 use crate::classify::from_pg;
@@ -58,5 +58,23 @@ impl Reconciliation for PgCatalog {
             .iter()
             .map(|r| (r.get::<_, i32>(0) as u64, r.get::<_, i32>(1).max(0) as u32))
             .collect())
+    }
+
+    async fn undecided_rows(&self, upload_id: &str, after: u64, limit: usize) -> Result<Vec<u64>, PortError> {
+        let client = self.client().await?;
+        let after = i32::try_from(after).unwrap_or(i32::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = client
+            .query(
+                "SELECT r::bigint
+                 FROM upload_history h CROSS JOIN LATERAL generate_series($2 + 1, h.total_records) AS r
+                 WHERE h.upload_id = $1
+                   AND NOT EXISTS (SELECT 1 FROM upload_rows u WHERE u.upload_id = $1 AND u.row_number = r)
+                 ORDER BY r LIMIT $3",
+                &[&upload_id, &after, &limit],
+            )
+            .await
+            .map_err(from_pg)?;
+        Ok(rows.iter().map(|r| r.get::<_, i64>(0).max(0) as u64).collect())
     }
 }

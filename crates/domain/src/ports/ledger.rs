@@ -226,6 +226,9 @@ pub trait Reconciliation: Send + Sync {
         row_numbers: &[u64],
         reason: &str,
     ) -> Result<std::collections::HashMap<u64, u32>, PortError>;
+    /// The upload's data rows after `after` (1 to `total_records`) that have no verdict
+    /// yet, ascending, at most `limit` of them.
+    async fn undecided_rows(&self, upload_id: &str, after: u64, limit: usize) -> Result<Vec<u64>, PortError>;
 }
 
 #[cfg(test)]

@@ -319,4 +319,14 @@ impl Reconciliation for Memory {
             })
             .collect())
     }
+
+    async fn undecided_rows(&self, upload_id: &str, after: u64, limit: usize) -> Result<Vec<u64>, PortError> {
+        self.trip("undecided_rows", upload_id)?;
+        let db = lock(&self.db)?;
+        let total = db.history.get(upload_id).map_or(0, |h| h.total.max(0) as u64);
+        Ok((after.saturating_add(1)..=total)
+            .filter(|n| !db.rows.contains_key(&(upload_id.to_string(), *n)))
+            .take(limit)
+            .collect())
+    }
 }

@@ -85,9 +85,14 @@ impl RecordStore for Memory {
     async fn existing(&self, upload_id: &str, record_ids: &[String]) -> Result<HashSet<String>, PortError> {
         self.trip("existing", upload_id)?;
         let items = lock(&self.items)?;
+        // A poison item is an item too: it exists, it only does not read.
+        let unreadable = lock(&self.unreadable)?;
         Ok(record_ids
             .iter()
-            .filter(|id| items.contains_key(&(upload_id.to_string(), (*id).clone())))
+            .filter(|id| {
+                items.contains_key(&(upload_id.to_string(), (*id).clone()))
+                    || unreadable.iter().any(|(u, r, _)| u == upload_id && r == *id)
+            })
             .cloned()
             .collect())
     }
