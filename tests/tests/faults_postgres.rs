@@ -135,8 +135,21 @@ async fn postgres_stopped_in_the_middle_of_a_20000_row_validation_ends_every_row
     assert_eq!(run.messages_acknowledged, messages.len(), "{run:?}");
     assert!(log_lines(&logs.stream).is_empty(), "every message acknowledged");
     assert!(run.rows_validated >= pending.len(), "{run:?}");
-    assert_eq!(run.rows_given_up, 0, "a fault alone is never a verdict: {run:?}");
-    assert!(run.failures.is_empty(), "{run:?}");
+    // The run takes up every stuck upload of the stack, so only this upload's part of
+    // its report is this test's: no failure, and no verdict from the fault.
+    assert!(
+        run.failures.iter().all(|f| !f.starts_with(upload_id.as_str())),
+        "{run:?}"
+    );
+    let given_up: i64 = db
+        .query_one(
+            "SELECT count(*) FROM validation_errors WHERE upload_id = $1 AND error_type = 'PROCESSING_FAILED'",
+            &[&upload_id],
+        )
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(given_up, 0, "a fault alone is never a verdict: {run:?}");
     assert_exact(&stack, &db, &upload_id, file.expect).await;
 }
 
