@@ -158,10 +158,22 @@ pub async fn run() -> anyhow::Result<Section> {
     }
     s.note(format!(
         "Native x86_64 binaries of the `bench-release` profile (opt-level 3 like release, \
-         without fat LTO so `make bench` fits its 10 minutes), stripped copies measured; the \
+         without fat LTO, to keep its build short), stripped copies measured; the \
          deployed arm64 bootstraps (cargo-lambda, fat LTO) are not measured here. Median of \
          {REPS} starts; each binary gets `.local/env` (no connection is opened before the \
          first `next`)."
     ));
+    s.note(
+        "Target missed. Profiled with callgrind (instructions from exec to the first `next`, \
+         error-processor): 25.4M against 0.6M for hello-world; 83% of them are the AWS SDK's \
+         default HTTPS client parsing the platform's root certificates (rustls-native-certs, \
+         once per process, while `aws_config` builds its STS client). This machine sets both \
+         SSL_CERT_FILE and SSL_CERT_DIR, so the bundle is parsed and then each certificate of \
+         /etc/ssl/certs again (292 entries); with the bundle alone (as without those variables) it is 15.5M, and with \
+         SSL_CERT_FILE naming only Amazon Trust Services' 5 roots 4.4M. Tried and reverted: \
+         giving the SDK's client those 5 roots as custom PEM certificates (its TrustStore) \
+         re-parses them for every client built, 47.6M. Left: deploying the 5 roots as a file \
+         with SSL_CERT_FILE pointing at it, or an SDK API that takes parsed trust anchors.",
+    );
     Ok(s)
 }
