@@ -301,6 +301,18 @@ async fn an_upload_with_missing_items_gives_up_no_more_rows_than_its_counters_le
     assert_eq!(mem.counters(&id), Some((1, 2, UploadStatus::Partial)));
     let rows: Vec<i64> = mem.error_lines(&id).iter().map(|l| l.row_number).collect();
     assert_eq!(rows, [1, 2]);
+
+    // The same with an error row counted without its verdict: error rows count too.
+    let id = stuck(&mem, "uploads/VEND001/counted-errors.csv", 3, 0, true).await;
+    if let Some(h) = mem.db.lock().expect("db").history.get_mut(&id) {
+        h.errors = 1;
+    }
+    for _ in 0..domain::reconcile::MAX_ATTEMPTS {
+        reconciler(&mem, &failed).run(now()).await.expect("run");
+    }
+    assert_eq!(mem.counters(&id), Some((0, 3, UploadStatus::Failed)));
+    let rows: Vec<i64> = mem.error_lines(&id).iter().map(|l| l.row_number).collect();
+    assert_eq!(rows, [1, 2]);
 }
 
 #[tokio::test]
