@@ -141,14 +141,12 @@ async fn postgres_stopped_in_the_middle_of_a_20000_row_validation_ends_every_row
         run.failures.iter().all(|f| !f.starts_with(upload_id.as_str())),
         "{run:?}"
     );
-    let given_up: i64 = db
-        .query_one(
-            "SELECT count(*) FROM validation_errors WHERE upload_id = $1 AND error_type = 'PROCESSING_FAILED'",
-            &[&upload_id],
-        )
-        .await
-        .expect("count")
-        .get(0);
+    let given_up = count(
+        &db,
+        "SELECT count(*) FROM validation_errors WHERE upload_id = $1 AND error_type = 'PROCESSING_FAILED'",
+        &upload_id,
+    )
+    .await;
     assert_eq!(given_up, 0, "a fault alone is never a verdict: {run:?}");
     assert_exact(&stack, &db, &upload_id, file.expect).await;
 }

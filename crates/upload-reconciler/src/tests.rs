@@ -130,6 +130,19 @@ async fn stuck(mem: &Memory, key: &str, rows: usize, written: usize, parsed: boo
     id
 }
 
+/// Changes the upload's history row in place (what time, or an older version of the
+/// code, would have left).
+fn edit_history(mem: &Memory, id: &str, edit: impl FnOnce(&mut testkit::memory::History)) {
+    edit(mem.db.lock().expect("db").history.get_mut(id).expect("history"));
+}
+
+/// As many runs as a row may fail before it is given up.
+async fn run_every_attempt(mem: &Memory, failed: &MemoryFailedDeliveries) {
+    for _ in 0..domain::reconcile::MAX_ATTEMPTS {
+        reconciler(mem, failed).run(now()).await.expect("run");
+    }
+}
+
 const ROWS: [&str; 3] = [
     "P1,One,Books,S-1,1.00,1",
     "P2,Two,Books,S-2,not-a-price,2",
@@ -234,9 +247,7 @@ async fn an_upload_whose_s3_event_was_never_recorded_ends_with_processing_failed
     // Row 1's item was written; rows 2 and 3 never were, and the S3 event the parse came
     // from is not recorded (an upload from before the parser kept it).
     let id = stuck(&mem, key, 3, 1, false).await;
-    if let Some(h) = mem.db.lock().expect("db").history.get_mut(&id) {
-        h.source = None;
-    }
+    edit_history(&mem, &id, |h| h.source = None);
     rows_without_items_end_on_the_third_run(&mem, &id).await;
 }
 
@@ -271,13 +282,9 @@ async fn a_live_parse_s_missing_rows_are_never_counted() {
     let key = "uploads/VEND001/live.csv";
     let id = stuck(&mem, key, 3, 1, false).await;
     // Another delivery holds the parse lease: its items are still coming.
-    mem.db
-        .lock()
-        .expect("db")
-        .history
-        .get_mut(&id)
-        .expect("history")
-        .lease_until = Some(chrono::Utc::now() + chrono::Duration::minutes(10));
+    edit_history(&mem, &id, |h| {
+        h.lease_until = Some(chrono::Utc::now() + chrono::Duration::minutes(10))
+    });
     for _ in 0..domain::reconcile::MAX_ATTEMPTS {
         let report = reconciler(&mem, &failed).run(now()).await.expect("run");
         assert_eq!(report.rows_given_up, 0);
@@ -292,24 +299,16 @@ async fn an_upload_with_missing_items_gives_up_no_more_rows_than_its_counters_le
     let failed = MemoryFailedDeliveries::default();
     let id = stuck(&mem, "uploads/VEND001/counted.csv", 3, 0, true).await;
     // Counters that say a row is valid without its verdict: only two rows are missing.
-    if let Some(h) = mem.db.lock().expect("db").history.get_mut(&id) {
-        h.valid = 1;
-    }
-    for _ in 0..domain::reconcile::MAX_ATTEMPTS {
-        reconciler(&mem, &failed).run(now()).await.expect("run");
-    }
+    edit_history(&mem, &id, |h| h.valid = 1);
+    run_every_attempt(&mem, &failed).await;
     assert_eq!(mem.counters(&id), Some((1, 2, UploadStatus::Partial)));
     let rows: Vec<i64> = mem.error_lines(&id).iter().map(|l| l.row_number).collect();
     assert_eq!(rows, [1, 2]);
 
     // The same with an error row counted without its verdict: error rows count too.
     let id = stuck(&mem, "uploads/VEND001/counted-errors.csv", 3, 0, true).await;
-    if let Some(h) = mem.db.lock().expect("db").history.get_mut(&id) {
-        h.errors = 1;
-    }
-    for _ in 0..domain::reconcile::MAX_ATTEMPTS {
-        reconciler(&mem, &failed).run(now()).await.expect("run");
-    }
+    edit_history(&mem, &id, |h| h.errors = 1);
+    run_every_attempt(&mem, &failed).await;
     assert_eq!(mem.counters(&id), Some((0, 3, UploadStatus::Failed)));
     let rows: Vec<i64> = mem.error_lines(&id).iter().map(|l| l.row_number).collect();
     assert_eq!(rows, [1, 2]);
@@ -335,13 +334,7 @@ async fn a_poison_item_fails_alone_and_is_given_up_only_on_the_third_failed_atte
     let failed = MemoryFailedDeliveries::default();
     let key = "uploads/VEND001/poison.csv";
     let id = stuck(&mem, key, 2, 2, false).await;
-    mem.db
-        .lock()
-        .expect("lock")
-        .history
-        .get_mut(&id)
-        .expect("history")
-        .total = 3;
+    edit_history(&mem, &id, |h| h.total = 3);
     mem.mark_parsed(&id).await.expect("parsed");
     // Row 3's item exists but does not read as an item.
     mem.unreadable
@@ -470,13 +463,9 @@ async fn an_upload_the_reconciler_ends_is_announced_once_and_a_failed_announceme
     assert_eq!(mem.topic.defaults(&id).len(), 0, "not published yet");
 
     // Later runs publish what is pending, once (the grace lets an announcer in flight finish).
-    mem.db
-        .lock()
-        .expect("lock")
-        .history
-        .get_mut(&id)
-        .expect("history")
-        .completed_at = Some(chrono::Utc::now() - chrono::Duration::minutes(5));
+    edit_history(&mem, &id, |h| {
+        h.completed_at = Some(chrono::Utc::now() - chrono::Duration::minutes(5))
+    });
     // The topic refuses once more: the run says so, and the next one publishes.
     mem.topic.fail(1);
     let refused = reconciler(&mem, &failed).run(now()).await.expect("run");
