@@ -57,6 +57,7 @@ async fn local() -> Local {
             "local-env",
         ))
         .endpoint_url(&endpoint)
+        .http_client(adapters::aws::https_client())
         .load()
         .await;
     let ddb = aws_sdk_dynamodb::Client::new(&config);
