@@ -49,7 +49,9 @@ pub async fn drain(
                 run.progress()
             );
         }
-        let (read, delivered) = run.round(consumers).await?;
+        // The round that may end the drain looks for new shards first.
+        let last_idle_round = idle + 1 >= idle_needed;
+        let (read, delivered) = run.round(consumers, last_idle_round).await?;
         let next_retry = run.next_retry();
         if read == 0 && !delivered && next_retry.is_none() && !run.has_backlog() {
             idle += 1;
@@ -109,9 +111,9 @@ impl<'a> Drain<'a> {
 
     /// Reads what is new, then delivers what each consumer can. Returns how many
     /// records were read and whether anything was delivered.
-    async fn round(&mut self, consumers: &mut [Consumer]) -> anyhow::Result<(u64, bool)> {
+    async fn round(&mut self, consumers: &mut [Consumer], discover: bool) -> anyhow::Result<(u64, bool)> {
         self.report.rounds += 1;
-        self.reader.discover().await?;
+        self.reader.discover(discover).await?;
         let read = self.reader.read().await?;
         self.report.records_read += read;
         let mut delivered = false;

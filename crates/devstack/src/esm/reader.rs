@@ -70,6 +70,9 @@ pub(crate) struct StreamReader<'a> {
     from: &'a StreamPosition,
     /// In discovery order; a child shard comes after its parent when both are known.
     pub(crate) shards: Vec<ShardState>,
+    /// Whether `shards` may miss one: before the first `DescribeStream`, and after a
+    /// shard was read to its end (DynamoDB opens a child when it closes one).
+    stale: bool,
 }
 
 impl<'a> StreamReader<'a> {
@@ -85,11 +88,17 @@ impl<'a> StreamReader<'a> {
             region,
             from,
             shards: Vec::new(),
+            stale: true,
         }
     }
 
-    /// Adds the shards `DescribeStream` lists that are not known yet.
-    pub(crate) async fn discover(&mut self) -> anyhow::Result<()> {
+    /// Adds the shards `DescribeStream` lists that are not known yet, when they may have
+    /// changed or when `force`d (the drain asks before it calls the stream idle). Like
+    /// Lambda's event source mapping, it does not describe the stream on every poll.
+    pub(crate) async fn discover(&mut self, force: bool) -> anyhow::Result<()> {
+        if !(self.stale || force) {
+            return Ok(());
+        }
         for shard in describe_shards(self.client, self.stream_arn).await? {
             let Some(id) = shard.shard_id.clone() else {
                 continue;
@@ -107,6 +116,7 @@ impl<'a> StreamReader<'a> {
             self.shards
                 .push(ShardState::new(id, parent, iterator, at_snapshot));
         }
+        self.stale = false;
         Ok(())
     }
 
@@ -185,6 +195,7 @@ impl<'a> StreamReader<'a> {
         }
         let shard = &mut self.shards[i];
         shard.iterator = out.next_shard_iterator;
+        self.stale |= shard.iterator.is_none();
         if !records.is_empty() {
             shard.at_snapshot_iterator = false;
         }
