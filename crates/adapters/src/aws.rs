@@ -12,10 +12,20 @@
 //! the platform's store instead and parse each of its certificates (~140 to ~290) for
 //! every connector it builds, before the first invocation: 83% of a function's cold
 //! start, measured by `make bench` §6.
+//!
+//! Credentials come from the environment variables Lambda sets for the function's role
+//! (and `.local/env` sets locally), not the SDK's default chain: building that chain
+//! (its web-identity STS client, the profile files, IMDS) was a fifth of what remained
+//! of a cold start, for providers a Lambda function never reaches.
 
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::BehaviorVersion;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 pub use aws_config::SdkConfig;
 
@@ -26,13 +36,39 @@ const AMAZON_TRUST_SERVICES: &[u8] = include_bytes!("../certs/amazon-trust-servi
 pub async fn sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(https_client())
+        .credentials_provider(EnvironmentVariableCredentialsProvider::new())
         .load()
         .await
 }
 
 /// The HTTPS client every SDK client of the process shares (it keeps one connection
-/// pool per timeout setting).
+/// pool per timeout setting, built at its first request).
 pub fn https_client() -> SharedHttpClient {
+    SharedHttpClient::new(BuiltAtFirstRequest(hyper_client()))
+}
+
+/// The SDK's hyper client, minus one step: at each SDK client's construction it builds
+/// a connector (parsing every root) and throws it away, so that a platform store's
+/// slow load happens at init. With five roots there is nothing to load early; each
+/// connector is built once, when the first request needs it.
+#[derive(Debug)]
+struct BuiltAtFirstRequest(SharedHttpClient);
+
+impl HttpClient for BuiltAtFirstRequest {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
+}
+
+fn hyper_client() -> SharedHttpClient {
     let trust = TrustStore::empty()
         .with_native_roots(false)
         .with_pem_certificate(AMAZON_TRUST_SERVICES);
@@ -61,8 +97,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_client_built_on_it_loads_the_roots_and_reaches_plain_http_endpoints() {
-        // Building a client builds its connector, which parses every root (the SDK
+    async fn a_client_on_it_parses_the_roots_at_its_first_request_and_reaches_plain_http_endpoints() {
+        // The first request builds the connector, which parses every root (the SDK
         // panics on one it cannot parse); the local stack's endpoints are plain HTTP.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
