@@ -9,7 +9,7 @@
 
 use crate::error::PortError;
 use crate::notify::Notify;
-use crate::ports::{ObjectStore, UploadCompletion};
+use crate::ports::{ObjectStore, UploadCompletion, UploadState};
 use crate::report_upload;
 use crate::upload::{report_key, UploadStatus};
 
@@ -24,6 +24,19 @@ pub async fn finalise(
     let Some(state) = ledger.state(upload_id).await? else {
         return Ok(None);
     };
+    finalise_from(ledger, objects, bucket, state, notify).await
+}
+
+/// [`finalise`] from a state already read: the one a transaction that counted rows
+/// committed, read under the upload's lock ([`crate::ports::Committed`]).
+pub async fn finalise_from(
+    ledger: &(impl UploadCompletion + ?Sized),
+    objects: &(impl ObjectStore + ?Sized),
+    bucket: &str,
+    state: UploadState,
+    notify: Notify<'_>,
+) -> Result<Option<UploadStatus>, PortError> {
+    let upload_id = state.upload_id.as_str();
     if state.status != UploadStatus::Processing {
         return Ok(Some(state.status));
     }

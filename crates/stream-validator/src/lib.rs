@@ -79,12 +79,12 @@ where
             verdicts.push((r.row_number, verdict));
         }
 
+        let committed = self
+            .catalog
+            .commit_verdicts(upload_id, &vendor_id, &verdicts)
+            .await?;
         let mut standing = ctx.decided;
-        standing.extend(
-            self.catalog
-                .commit_verdicts(upload_id, &vendor_id, &verdicts)
-                .await?,
-        );
+        standing.extend(committed.standing);
 
         // Durable in PostgreSQL: now the items may say so.
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
@@ -109,7 +109,18 @@ where
             .count();
         tracing::info!(valid, errors = marked.len() - valid, "batch validated");
 
-        domain::finalise::finalise(self.ledger, self.objects, self.bucket, upload_id, self.notify).await?;
+        // The commit read the counters under the upload's lock: no read of our own,
+        // unless there was nothing to commit (every row decided by an earlier delivery).
+        match committed.upload {
+            Some(state) => {
+                domain::finalise::finalise_from(self.ledger, self.objects, self.bucket, state, self.notify)
+                    .await?
+            }
+            None => {
+                domain::finalise::finalise(self.ledger, self.objects, self.bucket, upload_id, self.notify)
+                    .await?
+            }
+        };
         Ok(())
     }
 }

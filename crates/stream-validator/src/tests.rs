@@ -366,7 +366,7 @@ async fn a_transient_fault_before_the_verdicts_are_durable_marks_nothing_and_is_
 
 #[tokio::test]
 async fn a_fault_after_the_verdicts_are_durable_is_retried_with_the_same_verdicts() {
-    for call in ["put_all", "state"] {
+    for call in ["put_all", "finish"] {
         let mem = memory();
         let one = product("U1", 1, "P1", "S-1");
         let two = product("U1", 2, "P2", "S-2");
@@ -620,4 +620,22 @@ async fn a_topic_that_is_down_never_fails_the_batch_and_the_notification_stays_p
         .expect("outbox readable");
     assert_eq!((report.published, report.failed), (1, 0));
     assert_eq!(mem.topic.defaults("U1").len(), 1);
+}
+
+#[tokio::test]
+async fn the_batch_that_commits_the_last_count_finalises_from_its_own_commit() {
+    let mem = memory();
+    let one = product("U1", 1, "P1", "S-1");
+    let two = product("U1", 2, "P2", "S-2");
+    parsed(&mem, "U1", &COLUMNS, &[&one, &two]).await;
+    // Every read of the ledger's state fails: the commit's own state is enough.
+    mem.fail("state", None, usize::MAX);
+
+    assert_eq!(deliver(&mem, &event(&[&one])).await, Vec::<String>::new());
+    assert_eq!(counters(&mem, "U1"), (1, 0, UploadStatus::Processing));
+    assert_eq!(deliver(&mem, &event(&[&two])).await, Vec::<String>::new());
+    assert_eq!(counters(&mem, "U1"), (2, 0, UploadStatus::Completed));
+
+    // A redelivery commits nothing, so it reads the state (here: fails, and is retried).
+    assert_eq!(deliver(&mem, &event(&[&two])).await, seqs(&[&two]));
 }

@@ -1,10 +1,10 @@
 //! The validator's side: one batch's context in one round trip, and the verdicts with
 //! their products in one transaction.
 
-use super::{columns_of, locked, row_errors_json, stored_verdict, to_i32, PgCatalog, LOCK_UPLOAD};
+use super::{columns_of, locked, row_errors_json, state_of, state_query, stored_verdict, to_i32, PgCatalog};
 use crate::classify::from_pg;
 use async_trait::async_trait;
-use domain::ports::{BatchContext, CatalogStore, StoredVerdict, Verdict};
+use domain::ports::{BatchContext, CatalogStore, Committed, StoredVerdict, Verdict};
 use domain::validation::ValidProduct;
 use domain::PortError;
 use rust_decimal::Decimal;
@@ -76,10 +76,10 @@ impl CatalogStore for PgCatalog {
         upload_id: &str,
         vendor_id: &str,
         verdicts: &[(u64, Verdict)],
-    ) -> Result<HashMap<u64, StoredVerdict>, PortError> {
+    ) -> Result<Committed, PortError> {
         let mut standing: HashMap<u64, StoredVerdict> = HashMap::new();
         if verdicts.is_empty() {
-            return Ok(standing);
+            return Ok(Committed::default());
         }
         let mut numbers = Vec::with_capacity(verdicts.len());
         let mut kinds = Vec::with_capacity(verdicts.len());
@@ -96,7 +96,10 @@ impl CatalogStore for PgCatalog {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(from_pg)?;
         let (lock, insert) = futures::try_join!(
-            tx.prepare_cached(LOCK_UPLOAD),
+            // The lock reads the row too: with this transaction's own count added, it is
+            // the state the finaliser needs, and no writer of the counters can change it
+            // before the commit.
+            tx.prepare_cached(concat!(state_query!(), " FOR UPDATE")),
             tx.prepare_cached(
                 "INSERT INTO upload_rows (upload_id, row_number, verdict, errors)
                  SELECT $1, r, v, e FROM unnest($2::int[], $3::text[], $4::jsonb[]) AS t(r, v, e)
@@ -116,7 +119,7 @@ impl CatalogStore for PgCatalog {
             tx.query(&insert, &insert_params),
         )
         .map_err(from_pg)?;
-        locked(upload_id, row)?;
+        let mut upload = state_of(upload_id.to_string(), &locked(upload_id, row)?, 0)?;
         let inserted: std::collections::HashSet<u64> =
             inserted.iter().map(|r| r.get::<_, i32>(0) as u64).collect();
 
@@ -136,6 +139,7 @@ impl CatalogStore for PgCatalog {
                 .await
                 .map_err(from_pg)?;
             let n = fresh_valid.len() as i32;
+            upload.valid_records += i64::from(n);
             // Independent of each other: pipelined.
             futures::try_join!(upsert_products(&tx, upload_id, vendor_id, &fresh_valid), async {
                 tx.execute(&counter, &[&upload_id, &n]).await.map_err(from_pg)
@@ -166,7 +170,10 @@ impl CatalogStore for PgCatalog {
                 standing.insert(*n, v.stored());
             }
         }
-        Ok(standing)
+        Ok(Committed {
+            standing,
+            upload: Some(upload),
+        })
     }
 }
 

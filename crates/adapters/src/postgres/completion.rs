@@ -1,6 +1,6 @@
 //! The finaliser's side: the upload's state, its report lines, the final status.
 
-use super::{state_of, PgCatalog};
+use super::{state_of, state_query, PgCatalog};
 use crate::classify::from_pg;
 use async_trait::async_trait;
 use domain::codes::ErrorCode;
@@ -15,14 +15,7 @@ impl UploadCompletion for PgCatalog {
     async fn state(&self, upload_id: &str) -> Result<Option<UploadState>, PortError> {
         let client = self.client().await?;
         // Every batch of the validator and the error processor asks: prepared once.
-        let statement = client
-            .prepare_cached(
-                "SELECT vendor_id, status, total_records, valid_records, error_records,
-                        error_file_s3_key, metadata
-                 FROM upload_history WHERE upload_id = $1",
-            )
-            .await
-            .map_err(from_pg)?;
+        let statement = client.prepare_cached(state_query!()).await.map_err(from_pg)?;
         let row = client
             .query_opt(&statement, &[&upload_id])
             .await

@@ -57,6 +57,16 @@ fn status_from(s: &str) -> Result<UploadStatus, PortError> {
 
 /// An `UploadState` from `vendor_id, status, total_records, valid_records,
 /// error_records, error_file_s3_key, metadata`, starting at column `first`.
+/// The columns [`state_of`] reads, the upload named by `$1`.
+macro_rules! state_query {
+    () => {
+        "SELECT vendor_id, status, total_records, valid_records, error_records,
+                error_file_s3_key, metadata
+         FROM upload_history WHERE upload_id = $1"
+    };
+}
+use state_query;
+
 fn state_of(upload_id: String, row: &tokio_postgres::Row, first: usize) -> Result<UploadState, PortError> {
     let metadata: serde_json::Value = row.get(first + 6);
     Ok(UploadState {
@@ -99,12 +109,13 @@ async fn lock_upload(tx: &deadpool_postgres::Transaction<'_>, upload_id: &str) -
         upload_id,
         tx.query_opt(&statement, &[&upload_id]).await.map_err(from_pg)?,
     )
+    .map(drop)
 }
 
 /// What the lock's `SELECT ... FOR UPDATE` found: the history row, or a refusal.
-fn locked(upload_id: &str, row: Option<tokio_postgres::Row>) -> Result<(), PortError> {
+fn locked(upload_id: &str, row: Option<tokio_postgres::Row>) -> Result<tokio_postgres::Row, PortError> {
     match row {
-        Some(_) => Ok(()),
+        Some(row) => Ok(row),
         None => Err(PortError::rejected(
             "PostgreSQL",
             format!("upload {upload_id} has no upload_history row"),

@@ -1,5 +1,6 @@
 //! The catalog side of validation: what a batch needs to be judged, and the verdicts.
 
+use super::UploadState;
 use crate::error::PortError;
 use crate::model::{ProductData, RowError, UploadRecord};
 use crate::validation::{owned_value, DuplicateFacts, ValidProduct};
@@ -93,13 +94,26 @@ pub trait CatalogStore: Send + Sync {
     ) -> Result<BatchContext, PortError>;
     /// In one transaction: records the verdicts not yet recorded, upserts the newly
     /// valid products and counts them. Returns the verdict that stands for each row
-    /// (a concurrent delivery may have decided a row first).
+    /// (a concurrent delivery may have decided a row first) and the upload as the
+    /// transaction left it.
     async fn commit_verdicts(
         &self,
         upload_id: &str,
         vendor_id: &str,
         verdicts: &[(u64, Verdict)],
-    ) -> Result<HashMap<u64, StoredVerdict>, PortError>;
+    ) -> Result<Committed, PortError>;
+}
+
+/// What [`CatalogStore::commit_verdicts`] leaves.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Committed {
+    /// The verdict that stands for each row committed.
+    pub standing: HashMap<u64, StoredVerdict>,
+    /// The upload's history row as the transaction committed it, counters included.
+    /// Read under the row's lock, which every writer of its counters takes, so the
+    /// transaction that commits the last count sees the whole: the finaliser needs no
+    /// read of its own. `None` when there was nothing to commit (no transaction ran).
+    pub upload: Option<UploadState>,
 }
 
 #[cfg(test)]

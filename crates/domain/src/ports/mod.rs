@@ -24,7 +24,7 @@ mod objects;
 mod records;
 mod vendor_uploads;
 
-pub use catalog::{BatchContext, CatalogStore, StoredVerdict, Verdict};
+pub use catalog::{BatchContext, CatalogStore, Committed, StoredVerdict, Verdict};
 pub use failed::{FailedDeliveries, FailedDelivery, FailureSource};
 pub use ledger::{
     Claim, ErrorLedger, ErrorRow, FileFailure, Reconciliation, ReportCursor, StartOutcome, UploadCompletion,

@@ -2,7 +2,7 @@
 
 use super::{lock, no_history, pg_text, upsert, Decided, Memory};
 use async_trait::async_trait;
-use domain::ports::{BatchContext, CatalogStore, StoredVerdict, Verdict};
+use domain::ports::{BatchContext, CatalogStore, Committed, StoredVerdict, Verdict};
 use domain::PortError;
 use std::collections::HashMap;
 
@@ -47,9 +47,9 @@ impl CatalogStore for Memory {
         upload_id: &str,
         vendor_id: &str,
         verdicts: &[(u64, Verdict)],
-    ) -> Result<HashMap<u64, StoredVerdict>, PortError> {
+    ) -> Result<Committed, PortError> {
         if verdicts.is_empty() {
-            return Ok(HashMap::new());
+            return Ok(Committed::default());
         }
         self.trip("commit_verdicts", upload_id)?;
         for (_, verdict) in verdicts {
@@ -122,6 +122,9 @@ impl CatalogStore for Memory {
             );
             standing.insert(*n, stored);
         }
-        Ok(standing)
+        Ok(Committed {
+            standing,
+            upload: db.history.get(upload_id).map(|h| h.state(upload_id)),
+        })
     }
 }

@@ -215,18 +215,7 @@ impl UploadCompletion for Memory {
     async fn state(&self, upload_id: &str) -> Result<Option<UploadState>, PortError> {
         self.trip("state", upload_id)?;
         let db = lock(&self.db)?;
-        Ok(db.history.get(upload_id).map(|h| UploadState {
-            upload_id: upload_id.to_string(),
-            vendor_id: h.vendor_id.clone(),
-            status: h.status,
-            total_records: h.total,
-            valid_records: h.valid,
-            error_records: h.errors,
-            error_file_s3_key: h.report_key.clone(),
-            columns: h.columns.clone(),
-            parsed: h.parsed,
-            source: h.source.clone(),
-        }))
+        Ok(db.history.get(upload_id).map(|h| h.state(upload_id)))
     }
 
     async fn report_page(

@@ -46,6 +46,24 @@ pub struct History {
     pub notification: Outbox,
 }
 
+impl History {
+    /// What the ledger's `state` reads of it.
+    pub fn state(&self, upload_id: &str) -> domain::ports::UploadState {
+        domain::ports::UploadState {
+            upload_id: upload_id.to_string(),
+            vendor_id: self.vendor_id.clone(),
+            status: self.status,
+            total_records: self.total,
+            valid_records: self.valid,
+            error_records: self.errors,
+            error_file_s3_key: self.report_key.clone(),
+            columns: self.columns.clone(),
+            parsed: self.parsed,
+            source: self.source.clone(),
+        }
+    }
+}
+
 /// Whether the upload's "finished" notification is claimed or published.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outbox {
