@@ -1,5 +1,5 @@
 //! 2. Validate: the validator's batch path (`Validator::validate_items`: one context read,
-//!    the rules, one transaction, the finaliser's check) against the local PostgreSQL, at
+//!    the rules, one transaction that also hands the finaliser the upload's state) against the local PostgreSQL, at
 //!    batch sizes 100 and 1,000, against (a) `COPY` of the same rows into identical empty
 //!    tables and (b) a naive per-row path. PostgreSQL traffic is counted by a proxy.
 
@@ -77,8 +77,20 @@ pub async fn prepared_upload(
     Ok((upload_id, items))
 }
 
-/// Our path: rows/s, exchanges and round trips per batch.
-async fn ours(db: &Db, batch: usize) -> anyhow::Result<(f64, f64, f64)> {
+/// What one run of our path measured.
+#[derive(Default)]
+struct Ours {
+    rows_per_sec: f64,
+    /// Per batch but the last: most round trips any made, and the median of exchanges.
+    trips_max: f64,
+    exchanges: f64,
+    /// The last batch also finalises the upload and announces it.
+    last_trips: f64,
+    last_exchanges: f64,
+}
+
+/// Our path: rows/s, exchanges and round trips of each batch.
+async fn ours(db: &Db, batch: usize) -> anyhow::Result<Ours> {
     let (id, items) = prepared_upload(&db.catalog, "V", ROWS).await?;
     let mem = testkit::Memory::default();
     let notifier = testkit::notifier::InMemoryNotifier::default();
@@ -94,19 +106,23 @@ async fn ours(db: &Db, batch: usize) -> anyhow::Result<(f64, f64, f64)> {
             vendor_api_url: "http://127.0.0.1",
         },
     };
-    let (e0, r0) = db.counts.pg();
+    let mut per_batch = Vec::with_capacity(items.len().div_ceil(batch));
     let start = Instant::now();
     for chunk in items.chunks(batch) {
+        let (e0, r0) = db.counts.pg();
         validator.validate_items(&id, chunk).await?;
+        let (e1, r1) = db.counts.pg();
+        per_batch.push(((e1 - e0) as f64, (r1 - r0) as f64));
     }
     let secs = start.elapsed().as_secs_f64();
-    let (e1, r1) = db.counts.pg();
-    let batches = items.len().div_ceil(batch) as f64;
-    Ok((
-        ROWS as f64 / secs,
-        (e1 - e0) as f64 / batches,
-        (r1 - r0) as f64 / batches,
-    ))
+    let (last_exchanges, last_trips) = per_batch.pop().unwrap_or_default();
+    Ok(Ours {
+        rows_per_sec: ROWS as f64 / secs,
+        trips_max: per_batch.iter().map(|(_, r)| *r).fold(0.0, f64::max),
+        exchanges: median(per_batch.iter().map(|(e, _)| *e).collect()),
+        last_trips,
+        last_exchanges,
+    })
 }
 
 /// The limit: the same rows (products and their verdicts) `COPY`-ed into empty copies
@@ -229,15 +245,16 @@ pub async fn run(db: &Db) -> anyhow::Result<Section> {
         "Validate: the validator's batch path vs COPY and a naive per-row path",
     );
     let (mut copies, mut naives) = (Vec::new(), Vec::new());
-    let mut ours_by_batch: Vec<(usize, Vec<f64>, f64, f64)> =
-        BATCHES.iter().map(|b| (*b, Vec::new(), 0.0, 0.0)).collect();
+    let mut ours_by_batch: Vec<(usize, Vec<f64>, Ours)> =
+        BATCHES.iter().map(|b| (*b, Vec::new(), Ours::default())).collect();
     for _ in 0..REPS {
         copies.push(copy(db).await?);
         naives.push(naive(db).await?);
-        for (batch, rates, exchanges, trips) in &mut ours_by_batch {
-            let (rate, e, r) = ours(db, *batch).await?;
-            rates.push(rate);
-            (*exchanges, *trips) = (e, r);
+        for (batch, rates, counted) in &mut ours_by_batch {
+            let run = ours(db, *batch).await?;
+            rates.push(run.rows_per_sec);
+            // Counts do not vary between runs; the last run's stand.
+            *counted = run;
         }
     }
     let (copy_rate, naive_rate) = (median(copies), median(naives));
@@ -251,7 +268,7 @@ pub async fn run(db: &Db) -> anyhow::Result<Section> {
         naive_rate,
         "rows/s",
     ));
-    for (batch, rates, exchanges, trips) in ours_by_batch {
+    for (batch, rates, counted) in ours_by_batch {
         let rate = median(rates);
         s.line(
             Line::new(format!("ours, batch {batch}"), rate, "rows/s")
@@ -265,15 +282,25 @@ pub async fn run(db: &Db) -> anyhow::Result<Section> {
         );
         s.line(
             Line::new(
-                format!("ours, batch {batch}: PostgreSQL round trips per batch"),
-                trips,
+                format!("ours, batch {batch}: PostgreSQL round trips per batch (most of any but the last)"),
+                counted.trips_max,
                 "",
             )
-            .target("constant, ≤ 5", trips <= 5.0),
+            .target("constant, ≤ 5", counted.trips_max <= 5.0),
         );
         s.line(Line::new(
-            format!("ours, batch {batch}: statement exchanges (Sync/Query) per batch"),
-            exchanges,
+            format!("ours, batch {batch}: statement exchanges (Sync/Query) per batch (median)"),
+            counted.exchanges,
+            "",
+        ));
+        s.line(Line::new(
+            format!("ours, batch {batch}: the last batch (it finalises and announces): round trips"),
+            counted.last_trips,
+            "",
+        ));
+        s.line(Line::new(
+            format!("ours, batch {batch}: the last batch: exchanges"),
+            counted.last_exchanges,
             "",
         ));
     }
@@ -294,7 +321,11 @@ pub async fn run(db: &Db) -> anyhow::Result<Section> {
          round trips, 32.2 and 34.0 exchanges per batch (every statement prepared on every \
          call; counted with this bench before the fix — counts do not depend on the build). \
          Statements are now prepared once per connection (deadpool's statement cache) and \
-         independent ones pipelined."
+         independent ones pipelined. Until `dfc9df9` every batch also read `upload_history` \
+         after its commit to learn whether the upload was complete (6 round trips a batch): \
+         the transaction's lock now reads that row and the commit hands it to the finaliser. \
+         A batch's round trips: the context read (5 queries pipelined), BEGIN, the lock with \
+         the verdicts' insert, the products' upsert with the count, COMMIT."
             .to_string(),
     );
     s.note(
