@@ -245,8 +245,10 @@ pub async fn run(db: &Db) -> anyhow::Result<Section> {
         "Validate: the validator's batch path vs COPY and a naive per-row path",
     );
     let (mut copies, mut naives) = (Vec::new(), Vec::new());
-    let mut ours_by_batch: Vec<(usize, Vec<f64>, Ours)> =
-        BATCHES.iter().map(|b| (*b, Vec::new(), Ours::default())).collect();
+    let mut ours_by_batch: Vec<(usize, Vec<f64>, Ours)> = BATCHES
+        .iter()
+        .map(|b| (*b, Vec::new(), Ours::default()))
+        .collect();
     for _ in 0..REPS {
         copies.push(copy(db).await?);
         naives.push(naive(db).await?);

@@ -136,7 +136,7 @@ where
         report.rows_validated += self.validate_pending(upload, report).await?;
         report.rows_recorded += self.record_errors(upload, report).await?;
         if parse_over {
-            self.give_up_missing(upload, report).await?;
+            report.rows_validated += self.settle_undecided(upload, report).await?;
         }
         if let Some(status) = domain::finalise::finalise(
             self.ledger,

@@ -11,6 +11,7 @@ use domain::ports::{
 use domain::reconcile::{gives_up, processing_failed};
 use domain::upload::UploadKey;
 use domain::PortError;
+use std::collections::HashMap;
 
 /// Items read per page of `StatusIndex`, and handed to the consumers' code at once.
 const PAGE: usize = 100;
@@ -158,23 +159,31 @@ where
         self.give_up(upload, given_up, report).await
     }
 
-    /// Rows without a verdict that have no item, once no parse will write one (the
-    /// upload's object or S3 event is gone, or the item expired): no consumer will ever
-    /// see them, so each run counts a failed attempt on them and the limit gives them
-    /// `PROCESSING_FAILED`. No more of them than the counters leave undecided, so the
-    /// counts stay exact.
-    pub(crate) async fn give_up_missing(
+    /// Rows without a verdict, once no parse will write another item:
+    /// - a row with no item (the upload's object or S3 event is gone, or the item
+    ///   expired): no consumer will ever see it, so each run counts a failed attempt on
+    ///   it and the limit gives it `PROCESSING_FAILED`;
+    /// - a row whose item says `validated` though PostgreSQL holds no verdict (the ledger
+    ///   lost a commit the item had seen: a database restored to an earlier point in
+    ///   time, or an unsynced local cluster that crashed): no consumer will see it
+    ///   either, since nothing writes the item again, so it goes through the validator
+    ///   again, which decides it in PostgreSQL and marks the item anew.
+    ///
+    /// No more rows than the counters leave undecided, so the counts stay exact.
+    /// Returns how many rows were validated again.
+    pub(crate) async fn settle_undecided(
         &self,
         upload: &UploadState,
         report: &mut Report,
-    ) -> Result<(), PortError> {
+    ) -> Result<usize, PortError> {
         const REASON: &str = "the row has no item in UploadRecords, and no parse will write it";
         let Some(state) = self.ledger.state(&upload.upload_id).await? else {
-            return Ok(());
+            return Ok(0);
         };
         let mut left =
             usize::try_from(state.total_records - state.valid_records - state.error_records).unwrap_or(0);
         let mut missing = Vec::new();
+        let mut ahead = Vec::new();
         let mut after = 0;
         while left > 0 {
             let rows = self.ledger.undecided_rows(&upload.upload_id, after, PAGE).await?;
@@ -183,19 +192,40 @@ where
             };
             after = last;
             let ids: Vec<String> = rows.iter().map(|n| record_id(*n)).collect();
-            let existing = self.records.existing(&upload.upload_id, &ids).await?;
+            let mut items: HashMap<String, StoredItem> = self
+                .records
+                .items(&upload.upload_id, &ids)
+                .await?
+                .into_iter()
+                .map(|item| (item.record_id().to_string(), item))
+                .collect();
             for (row_number, id) in rows.into_iter().zip(&ids) {
-                if left > 0 && !existing.contains(id) {
-                    left -= 1;
-                    missing.push(Failure {
+                if left == 0 {
+                    break;
+                }
+                match items.remove(id) {
+                    None => missing.push(Failure {
                         row_number,
                         item: None,
                         reason: REASON.to_string(),
-                    });
+                    }),
+                    Some(StoredItem::Readable(item)) if item.status == RecordStatus::Validated => {
+                        ahead.push(item)
+                    }
+                    // Pending and error items are the other passes' work; an
+                    // unreadable one is given up by them.
+                    Some(_) => continue,
                 }
+                left -= 1;
             }
         }
-        self.count_failures(upload, missing, report).await
+        let mut failed = Vec::new();
+        let validated = self
+            .apply_or_alone(Work::Validate, &upload.upload_id, ahead, &mut failed)
+            .await;
+        failed.extend(missing);
+        self.count_failures(upload, failed, report).await?;
+        Ok(validated)
     }
 
     /// `PROCESSING_FAILED` for these rows, counted as error rows so the upload can end;

@@ -482,3 +482,38 @@ async fn an_upload_the_reconciler_ends_is_announced_once_and_a_failed_announceme
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0]["status"], "partial");
 }
+
+#[tokio::test]
+async fn rows_whose_items_say_validated_without_a_verdict_are_validated_again_and_the_upload_ends() {
+    let mem = memory();
+    let failed = MemoryFailedDeliveries::default();
+    let id = stuck(&mem, "uploads/VEND001/restored.csv", 3, 3, true).await;
+    // The items of rows 1 and 3 say validated, but the ledger holds no verdict for them
+    // (a database restored to before those commits): nothing would write them again.
+    for (_, item) in mem.items.lock().expect("items").iter_mut() {
+        if item.row_number != 2 {
+            item.status = RecordStatus::Validated;
+        }
+    }
+
+    let report = reconciler(&mem, &failed).run(now()).await.expect("run");
+
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    // Row 2 as a pending item, rows 1 and 3 through the validator again.
+    assert_eq!(report.rows_validated, 3);
+    assert_eq!((report.rows_given_up, report.uploads_ended), (0, 1));
+    assert_eq!(mem.counters(&id), Some((2, 1, UploadStatus::Partial)));
+    assert!(mem.undecided_rows(&id, 0, 10).await.expect("rows").is_empty());
+    let skus: Vec<String> = mem
+        .db
+        .lock()
+        .expect("db")
+        .products
+        .values()
+        .filter(|(_, upload)| upload == &id)
+        .map(|(p, _)| p.sku.as_str().to_string())
+        .collect();
+    assert_eq!(skus.len(), 2, "{skus:?}");
+    let again = reconciler(&mem, &failed).run(now()).await.expect("run");
+    assert_eq!(again.stuck_uploads, 0);
+}

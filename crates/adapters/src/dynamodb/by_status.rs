@@ -53,7 +53,7 @@ impl DynamoRecords {
 
 /// An item as the table holds it; one that does not read as an `UploadRecords` item is
 /// kept by its `record_id`, so the reconciler can still give its row a verdict.
-fn stored(item: HashMap<String, AttributeValue>) -> StoredItem {
+pub(super) fn stored(item: HashMap<String, AttributeValue>) -> StoredItem {
     let record_id = item
         .get("record_id")
         .and_then(|v| v.as_s().ok())

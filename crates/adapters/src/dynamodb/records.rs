@@ -6,7 +6,7 @@ use crate::classify::from_sdk;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, WriteRequest};
 use domain::model::{RecordStatus, UploadRecord};
-use domain::ports::{ItemPage, RecordStore};
+use domain::ports::{ItemPage, RecordStore, StoredItem};
 use domain::PortError;
 use futures::{StreamExt, TryStreamExt};
 use std::collections::{HashMap, HashSet};
@@ -151,7 +151,33 @@ impl RecordStore for DynamoRecords {
     }
 
     async fn existing(&self, upload_id: &str, record_ids: &[String]) -> Result<HashSet<String>, PortError> {
-        let mut found = HashSet::new();
+        let found = self.batch_get(upload_id, record_ids, Some("record_id")).await?;
+        Ok(found
+            .into_iter()
+            .filter_map(|mut item| match item.remove("record_id") {
+                Some(AttributeValue::S(id)) => Some(id),
+                _ => None,
+            })
+            .collect())
+    }
+
+    async fn items(&self, upload_id: &str, record_ids: &[String]) -> Result<Vec<StoredItem>, PortError> {
+        let found = self.batch_get(upload_id, record_ids, None).await?;
+        Ok(found.into_iter().map(super::by_status::stored).collect())
+    }
+}
+
+impl DynamoRecords {
+    /// BatchGetItem, 100 keys a call, consistent reads, unprocessed keys retried with
+    /// backoff (and a transient error after the last attempt: a throttled read never
+    /// makes an item look missing).
+    async fn batch_get(
+        &self,
+        upload_id: &str,
+        record_ids: &[String],
+        projection: Option<&str>,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, PortError> {
+        let mut found = Vec::new();
         for chunk in record_ids.chunks(BATCH_GET_LIMIT) {
             let keys: Vec<HashMap<String, AttributeValue>> = chunk
                 .iter()
@@ -164,7 +190,7 @@ impl RecordStore for DynamoRecords {
                 .collect();
             let mut pending = KeysAndAttributes::builder()
                 .set_keys(Some(keys))
-                .projection_expression("record_id")
+                .set_projection_expression(projection.map(str::to_owned))
                 .consistent_read(true)
                 .build()
                 .map_err(|e| PortError::rejected("DynamoDB", e))?;
@@ -193,9 +219,7 @@ impl RecordStore for DynamoRecords {
                     .and_then(|mut r| r.remove(&self.table))
                     .unwrap_or_default()
                 {
-                    if let Some(AttributeValue::S(id)) = item.get("record_id") {
-                        found.insert(id.clone());
-                    }
+                    found.push(item);
                 }
                 match out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
                     Some(left) if !left.keys().is_empty() => {

@@ -13,6 +13,15 @@ pub enum StoredItem {
     Unreadable { record_id: String, reason: String },
 }
 
+impl StoredItem {
+    pub fn record_id(&self) -> &str {
+        match self {
+            StoredItem::Readable(record) => &record.record_id,
+            StoredItem::Unreadable { record_id, .. } => record_id,
+        }
+    }
+}
+
 /// One page of an upload's items with one status, and where the next page starts.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ItemPage {
@@ -39,4 +48,6 @@ pub trait RecordStore: Send + Sync {
     ) -> Result<ItemPage, PortError>;
     /// Which of these record ids of the upload already exist.
     async fn existing(&self, upload_id: &str, record_ids: &[String]) -> Result<HashSet<String>, PortError>;
+    /// These items of the upload, whole: those that exist (a consistent read).
+    async fn items(&self, upload_id: &str, record_ids: &[String]) -> Result<Vec<StoredItem>, PortError>;
 }

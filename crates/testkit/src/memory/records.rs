@@ -96,6 +96,25 @@ impl RecordStore for Memory {
             .cloned()
             .collect())
     }
+
+    async fn items(&self, upload_id: &str, record_ids: &[String]) -> Result<Vec<StoredItem>, PortError> {
+        self.trip("items", upload_id)?;
+        let items = lock(&self.items)?;
+        let unreadable = lock(&self.unreadable)?;
+        Ok(record_ids
+            .iter()
+            .filter_map(|id| match items.get(&(upload_id.to_string(), id.clone())) {
+                Some(item) => Some(StoredItem::Readable(item.clone())),
+                None => unreadable
+                    .iter()
+                    .any(|(u, r, _)| u == upload_id && r == id)
+                    .then(|| StoredItem::Unreadable {
+                        record_id: id.clone(),
+                        reason: "injected poison item".into(),
+                    }),
+            })
+            .collect())
+    }
 }
 
 /// DynamoDB's ValidationException for an item over 400 KB, for good.
