@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use domain::model::{RecordStatus, UploadRecord};
-use domain::ports::{ItemPage, RecordStore};
+use domain::ports::{ItemPage, RecordStore, StoredItem};
 use domain::PortError;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -108,6 +108,10 @@ impl<R: RecordStore> RecordStore for Interposed<R> {
     async fn existing(&self, upload_id: &str, record_ids: &[String]) -> Result<HashSet<String>, PortError> {
         self.inner.existing(upload_id, record_ids).await
     }
+
+    async fn items(&self, upload_id: &str, record_ids: &[String]) -> Result<Vec<StoredItem>, PortError> {
+        self.inner.items(upload_id, record_ids).await
+    }
 }
 
 /// The parser's writes, except that row `row`'s item is put straight to the table with a
@@ -165,5 +169,9 @@ impl<R: RecordStore> RecordStore for PoisonRow<R> {
 
     async fn existing(&self, upload_id: &str, record_ids: &[String]) -> Result<HashSet<String>, PortError> {
         self.inner.existing(upload_id, record_ids).await
+    }
+
+    async fn items(&self, upload_id: &str, record_ids: &[String]) -> Result<Vec<StoredItem>, PortError> {
+        self.inner.items(upload_id, record_ids).await
     }
 }

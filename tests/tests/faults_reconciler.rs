@@ -453,3 +453,60 @@ async fn rows_whose_items_expired_get_processing_failed_on_the_third_devstack_re
     assert_eq!(field(&h, "status"), "partial", "{h}");
     assert_eq!(reconcile_timed("nothing to do").await, report(json!({})));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_whose_items_say_validated_without_a_verdict_are_validated_again_by_devstack_reconcile() {
+    let _serial = serial().await;
+    let stack = stack().await;
+    let db = pg().await;
+    settle(&db).await;
+    let p = unique("AHEAD");
+    let file = csv_file(&p, 30, 0, 0);
+    let ledger = catalog(&database_url(), Default::default()).await;
+    let parts = ParserPorts::new(&stack).await;
+
+    // The parse writes every item; then the items of rows 10 and 20 say validated while
+    // PostgreSQL holds no verdict for them, as after a restore of the database to a
+    // point before those commits. Nothing will write those items again.
+    let (event, upload_id) = put_with_event(&stack, &format!("uploads/VEND001/{p}.csv"), file.body).await;
+    parts
+        .over(&records(&stack.dynamodb), &ledger)
+        .handle(&event)
+        .await
+        .expect("parse");
+    for row in [10, 20] {
+        stack
+            .dynamodb
+            .update_item()
+            .table_name(&stack.table)
+            .key("upload_id", AttributeValue::S(upload_id.clone()))
+            .key("record_id", AttributeValue::S(domain::model::record_id(row)))
+            .update_expression("SET #s = :v")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":v", AttributeValue::S("validated".into()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("mark row {row}: {e}"));
+    }
+
+    // One run: the 28 pending items and the 2 items ahead of the ledger go through the
+    // validator; the upload ends with every row counted once.
+    let got = reconcile_timed("items ahead of the ledger").await;
+    assert_eq!(
+        got,
+        report(json!({ "stuck_uploads": 1, "rows_validated": 30, "uploads_ended": 1 }))
+    );
+    let h = assert_exact(
+        &stack,
+        &db,
+        &upload_id,
+        Expect {
+            total: 30,
+            valid: 30,
+            errors: 0,
+        },
+    )
+    .await;
+    assert_eq!(field(&h, "status"), "completed", "{h}");
+    assert_eq!(reconcile_timed("nothing to do").await, report(json!({})));
+}
