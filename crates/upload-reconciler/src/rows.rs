@@ -182,8 +182,8 @@ where
         };
         let mut left =
             usize::try_from(state.total_records - state.valid_records - state.error_records).unwrap_or(0);
-        let mut missing = Vec::new();
-        let mut ahead = Vec::new();
+        let mut failed = Vec::new();
+        let mut validated = 0;
         let mut after = 0;
         while left > 0 {
             let rows = self.ledger.undecided_rows(&upload.upload_id, after, PAGE).await?;
@@ -199,12 +199,13 @@ where
                 .into_iter()
                 .map(|item| (item.record_id().to_string(), item))
                 .collect();
+            let mut ahead = Vec::new();
             for (row_number, id) in rows.into_iter().zip(&ids) {
                 if left == 0 {
                     break;
                 }
                 match items.remove(id) {
-                    None => missing.push(Failure {
+                    None => failed.push(Failure {
                         row_number,
                         item: None,
                         reason: REASON.to_string(),
@@ -218,12 +219,11 @@ where
                 }
                 left -= 1;
             }
+            // A page at a time, as the pending items are.
+            validated += self
+                .apply_or_alone(Work::Validate, &upload.upload_id, ahead, &mut failed)
+                .await;
         }
-        let mut failed = Vec::new();
-        let validated = self
-            .apply_or_alone(Work::Validate, &upload.upload_id, ahead, &mut failed)
-            .await;
-        failed.extend(missing);
         self.count_failures(upload, failed, report).await?;
         Ok(validated)
     }
