@@ -19,7 +19,7 @@ use e2e::drive::{
 use e2e::exact::{assert_exact, csv_file, raw_statuses, Expect};
 use e2e::faults::database_proxy;
 use e2e::interpose::{At, Interposed, PoisonRow};
-use e2e::pipeline::{errors, field, items, pg, put_with_event, stack, unique};
+use e2e::pipeline::{errors, field, items, pg, put_with_event, stack, unique, TestStack};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -385,19 +385,9 @@ async fn rows_whose_items_expired_get_processing_failed_on_the_third_devstack_re
     let stack = stack().await;
     let db = pg().await;
     settle(&db).await;
-    let p = unique("EXPIRED");
-    let file = csv_file(&p, 30, 0, 0);
-    let ledger = catalog(&database_url(), Default::default()).await;
-    let parts = ParserPorts::new(&stack).await;
-
     // The parse writes every item; before any is decided, DynamoDB's TTL (or anyone)
     // deletes rows 10 and 20. No parse will write them again: the upload is parsed.
-    let (event, upload_id) = put_with_event(&stack, &format!("uploads/VEND001/{p}.csv"), file.body).await;
-    parts
-        .over(&records(&stack.dynamodb), &ledger)
-        .handle(&event)
-        .await
-        .expect("parse");
+    let upload_id = parsed_30_rows(&stack, "EXPIRED").await;
     for row in [10, 20] {
         stack
             .dynamodb
@@ -460,20 +450,10 @@ async fn rows_whose_items_say_validated_without_a_verdict_are_validated_again_by
     let stack = stack().await;
     let db = pg().await;
     settle(&db).await;
-    let p = unique("AHEAD");
-    let file = csv_file(&p, 30, 0, 0);
-    let ledger = catalog(&database_url(), Default::default()).await;
-    let parts = ParserPorts::new(&stack).await;
-
     // The parse writes every item; then the items of rows 10 and 20 say validated while
     // PostgreSQL holds no verdict for them, as after a restore of the database to a
     // point before those commits. Nothing will write those items again.
-    let (event, upload_id) = put_with_event(&stack, &format!("uploads/VEND001/{p}.csv"), file.body).await;
-    parts
-        .over(&records(&stack.dynamodb), &ledger)
-        .handle(&event)
-        .await
-        .expect("parse");
+    let upload_id = parsed_30_rows(&stack, "AHEAD").await;
     for row in [10, 20] {
         stack
             .dynamodb
@@ -509,4 +489,19 @@ async fn rows_whose_items_say_validated_without_a_verdict_are_validated_again_by
     .await;
     assert_eq!(field(&h, "status"), "completed", "{h}");
     assert_eq!(reconcile_timed("nothing to do").await, report(json!({})));
+}
+
+/// A 30-row upload named after `tag`, every item written by the parse, none decided yet.
+async fn parsed_30_rows(stack: &TestStack, tag: &str) -> String {
+    let p = unique(tag);
+    let file = csv_file(&p, 30, 0, 0);
+    let ledger = catalog(&database_url(), Default::default()).await;
+    let (event, upload_id) = put_with_event(stack, &format!("uploads/VEND001/{p}.csv"), file.body).await;
+    ParserPorts::new(stack)
+        .await
+        .over(&records(&stack.dynamodb), &ledger)
+        .handle(&event)
+        .await
+        .expect("parse");
+    upload_id
 }
