@@ -21,7 +21,7 @@ LAMBDA_TARGET := aarch64-unknown-linux-gnu
 # Cross builds get their own target directory: a long release+LTO build must not hold
 # the lock of the directory `cargo test` and clippy use.
 LAMBDA_TARGET_DIR ?= $(CURDIR)/target/lambda-cross
-LAMBDA_FUNCTIONS ?= csv-parser stream-validator error-processor reviews-tool warranty-tool customer-profile-tool gateway-interceptor vendor-api
+LAMBDA_FUNCTIONS ?= csv-parser stream-validator error-processor upload-reconciler reviews-tool warranty-tool customer-profile-tool gateway-interceptor vendor-api
 RDS_CA_BUNDLE := infra/layers/rds-ca-bundle/rds-ca/global-bundle.pem
 RDS_CA_URL ?= https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem
 TEMPLATE := infra/template.yaml
@@ -48,6 +48,11 @@ infra-lint: infra-tools
 	@"$(INFRA_BIN)/cfn-lint" $(TEMPLATE)
 	@echo "cfn-lint: $(TEMPLATE) clean"
 	@$(SAM_ENV) "$(INFRA_BIN)/sam" validate --lint --template $(TEMPLATE) --region us-east-1
+	@# `make lambda-build` builds every function of the template, no more, no less.
+	@want=$$(sed -n 's/^ *Binary: *//p' $(TEMPLATE) | sort | tr '\n' ' '); \
+	have=$$(printf '%s\n' $(LAMBDA_FUNCTIONS) | sort | tr '\n' ' '); \
+	if [ "$$want" != "$$have" ]; then \
+		echo "LAMBDA_FUNCTIONS ($$have) is not the template's binaries ($$want)" >&2; exit 1; fi
 
 lambda-build: infra-tools
 	@rustup target list --installed | grep -qx $(LAMBDA_TARGET) || rustup target add $(LAMBDA_TARGET)
