@@ -177,6 +177,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn only_the_records_in_the_wanted_status_are_handed_over() {
+        let mut decided = item("U9", 3);
+        decided.status = RecordStatus::Validated;
+        let (pending, error) = (item("U9", 1), {
+            let mut e = item("U9", 2);
+            e.status = RecordStatus::Error;
+            e
+        });
+        let event =
+            testkit::events::stream_event(&[&pending, &error, &decided]).unwrap_or_else(|e| panic!("{e}"));
+        let seen = std::sync::Mutex::new(Vec::new());
+        let response = for_each_upload(&event, RecordStatus::Error, |_, rows| {
+            let seen = &seen;
+            async move {
+                let rows = rows.iter().map(|(seq, r)| (seq.clone(), r.row_number));
+                seen.lock().unwrap_or_else(|e| e.into_inner()).extend(rows);
+                Ok(())
+            }
+        })
+        .await;
+        assert!(response.batch_item_failures.is_empty());
+        let seen = seen.into_inner().unwrap_or_else(|e| e.into_inner());
+        assert_eq!(seen, [("U9/2".to_string(), 2)]);
+    }
+
+    #[tokio::test]
     async fn the_records_of_each_failed_upload_are_reported_and_the_others_are_not() {
         let response = for_each_upload(
             &interleaved(),
