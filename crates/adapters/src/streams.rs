@@ -45,7 +45,8 @@ pub fn decode(event: &Event, wanted: RecordStatus) -> Decoded {
 }
 
 /// Uploads of one batch worked on at once. Each holds at most one PostgreSQL
-/// connection at a time, so this many never wait for the pool of `POOL_SIZE` (4).
+/// connection at a time, so this many never wait for the pool of `POOL_SIZE` (4; a
+/// test holds the two equal when both features are built).
 pub const UPLOADS_AT_ONCE: usize = 4;
 
 /// The shared shape of both stream consumers: decodes the batch (records whose status
@@ -174,6 +175,12 @@ mod tests {
         seen.sort();
         let want: Vec<(String, Vec<u64>)> = (0..6).map(|u| (format!("U{u}"), vec![1, 2])).collect();
         assert_eq!(seen, want);
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn as_many_uploads_at_once_as_the_pool_has_connections() {
+        assert_eq!(UPLOADS_AT_ONCE, crate::postgres::POOL_SIZE);
     }
 
     #[tokio::test]

@@ -99,8 +99,9 @@ pub async fn run(db: &tokio_postgres::Client) -> anyhow::Result<Section> {
          (`adapters::streams::UPLOADS_AT_ONCE`); they used to take them one after the other, \
          and with 100 uploads interleaved a batch of 100 records holds a row or two of dozens \
          of them, each with its own transaction. Before that change the last full run took \
-         340.7 s for the 100 uploads (293.5 rows/s); with 25 uploads, two runs each, the \
-         drain after the parses took 32–39 s before and 20–23 s after.",
+         340.7 s for the 100 uploads (293.5 rows/s); with `UPLOADS` changed to 25 by hand \
+         (9c1f404 against da0da36, two runs each), the drain after the parses took 32–39 s \
+         before and 20–23 s after.",
     );
     Ok(s)
 }
