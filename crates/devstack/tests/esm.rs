@@ -685,3 +685,87 @@ async fn records_older_than_the_maximum_age_are_discarded_unseen() {
     assert_eq!(report.on_failure[0]["reason"], "RecordAgeExceeded");
     drop_table(&local, &table).await;
 }
+
+/// What happened, in order: the handler's calls and the stream reads that finished.
+#[derive(Clone, Default, Debug)]
+struct Timeline(Arc<Mutex<Vec<&'static str>>>);
+
+impl Timeline {
+    fn log(&self, event: &'static str) {
+        self.0.lock().unwrap().push(event);
+    }
+
+    /// Whether a stream read finished while a handler call was running.
+    fn read_during_a_call(&self) -> bool {
+        let events = self.0.lock().unwrap();
+        let mut in_call = false;
+        events.iter().any(|e| {
+            match *e {
+                "call" => in_call = true,
+                "returned" => in_call = false,
+                _ => {}
+            }
+            in_call && *e == "stream read"
+        })
+    }
+}
+
+impl aws_sdk_dynamodbstreams::config::Intercept for Timeline {
+    fn name(&self) -> &'static str {
+        "Timeline"
+    }
+
+    fn read_after_execution(
+        &self,
+        _context: &aws_sdk_dynamodbstreams::config::interceptors::FinalizerInterceptorContextRef<'_>,
+        _components: &aws_sdk_dynamodbstreams::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_dynamodbstreams::config::ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        self.log("stream read");
+        Ok(())
+    }
+}
+
+struct SlowHandler(Timeline);
+
+#[async_trait]
+impl BatchHandler for SlowHandler {
+    async fn handle(&self, _event: Event) -> Result<DynamoDbEventResponse, lambda_runtime::Error> {
+        self.0.log("call");
+        // Long beside a GetRecords on DynamoDB Local (milliseconds).
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        self.0.log("returned");
+        Ok(DynamoDbEventResponse::default())
+    }
+}
+
+#[tokio::test]
+async fn the_stream_is_read_ahead_while_a_batch_is_in_the_handler() {
+    let local = local().await;
+    let (table, arn) = table(&local, "readahead").await;
+    let from = snapshot_tip(&local.streams, &arn).await.unwrap();
+    for k in keys("k", 0..3) {
+        put(&local, &table, &k, "x").await;
+    }
+    let timeline = Timeline::default();
+    let config = local
+        .streams
+        .config()
+        .to_builder()
+        .interceptor(timeline.clone())
+        .build();
+    let streams = aws_sdk_dynamodbstreams::Client::from_conf(config);
+    let mut consumers = vec![Consumer::new(
+        "slow",
+        settings(1, 0, false),
+        Arc::new(SlowHandler(timeline.clone())),
+    )];
+    let report = drain(&streams, &arn, &from, &mut consumers, &opts())
+        .await
+        .unwrap();
+    assert_eq!(report.consumer("slow").unwrap().invocations, 3);
+    // Lambda's pollers read ahead of the function; a drain that read, then delivered,
+    // round after round, would never be reading while a batch is in the handler.
+    assert!(timeline.read_during_a_call(), "{timeline:?}");
+    drop_table(&local, &table).await;
+}

@@ -48,15 +48,18 @@
 //!   read; `TrimmedDataAccessException` re-reads from `TRIM_HORIZON` skipping what was
 //!   read; throttling waits 200 ms. The stream is read once per round into a buffer
 //!   shared by the consumers; records leave it when every consumer is done with them.
+//!   Like Lambda's pollers, the drain reads ahead: a round's `GetRecords` run while
+//!   the handlers work on what earlier rounds buffered.
 //! - **Not emulated**: tumbling windows, `ParallelizationFactor` concurrency,
 //!   `StartingPosition` (a drain starts where its [`StreamPosition`] says), the
 //!   invocation payload limit (6 MB) and function timeouts.
 //!
 //! # Layout
-//! `reader` reads the stream into one buffer per shard; `delivery` holds the
-//! rules above as a state machine without I/O (one `Lane` per consumer and shard,
-//! unit-tested without DynamoDB Local); [`poller`]'s [`drain`] runs rounds of the
-//! two and calls the handlers.
+//! `reader` reads the stream into one buffer per shard (its `fetch` borrows only the
+//! client, so it runs beside delivery; `apply` then buffers what it read); `delivery`
+//! holds the rules above as a state machine without I/O (one `Lane` per consumer and
+//! shard, unit-tested without DynamoDB Local); [`poller`]'s [`drain`] runs rounds of
+//! the two and calls the handlers.
 //!
 //! # DynamoDB Local's streams, as measured (DynamoDB Local 2026-01-16, 2 cores)
 //! - **One shard per table**, `shardId-<20 digits>-<8 hex>`, open (no

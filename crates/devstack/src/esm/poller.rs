@@ -1,6 +1,7 @@
-//! The event source mapping loop: each round reads the stream (`StreamReader`),
-//! asks every consumer's `Lane` on every shard what to deliver, invokes the
-//! handlers and hands their answers back, until the stream is idle.
+//! The event source mapping loop: each round asks every consumer's `Lane` on every
+//! shard what to deliver of what is buffered, invokes the handlers and hands their
+//! answers back, while the stream's next pages are read (`StreamReader`), until the
+//! stream is idle.
 
 pub use super::options::DrainOptions;
 pub use super::report::{ConsumerReport, DrainReport};
@@ -10,7 +11,7 @@ use super::convert::{batch_event, ConvertedRecord};
 use super::delivery::{judge, stricter, Lane, Now, OnFailure, Outcome, Rules, Settled, Step};
 use super::on_failure_log;
 use super::position::StreamPosition;
-use super::reader::{ShardState, StreamReader};
+use super::reader::{fetch, ShardState, StreamReader};
 use anyhow::{bail, Context};
 use aws_lambda_events::event::dynamodb::Event;
 use aws_sdk_dynamodbstreams::Client;
@@ -109,21 +110,30 @@ impl<'a> Drain<'a> {
         }
     }
 
-    /// Reads what is new, then delivers what each consumer can. Returns how many
+    /// Delivers what each consumer can of what is buffered while the stream's next
+    /// pages are read, as Lambda's pollers read ahead of the function. Returns how many
     /// records were read and whether anything was delivered.
     async fn round(&mut self, consumers: &mut [Consumer], discover: bool) -> anyhow::Result<(u64, bool)> {
         self.report.rounds += 1;
         self.reader.discover(discover).await?;
-        let read = self.reader.read().await?;
+        let reading = fetch(self.reader.client(), self.reader.cursors());
+        let (fetched, delivered) = tokio::join!(reading, self.deliver_all(consumers));
+        // What was delivered stays delivered (and checkpointed) whatever the read did.
+        let read = self.reader.apply(fetched?).await?;
         self.report.records_read += read;
+        let delivered = delivered?;
+        self.trim_buffers();
+        Ok((read, delivered))
+    }
+
+    async fn deliver_all(&mut self, consumers: &mut [Consumer]) -> anyhow::Result<bool> {
         let mut delivered = false;
         for (c, consumer) in consumers.iter_mut().enumerate() {
             for s in 0..self.reader.shards.len() {
                 delivered |= self.deliver(c, consumer, s).await?;
             }
         }
-        self.trim_buffers();
-        Ok((read, delivered))
+        Ok(delivered)
     }
 
     /// Delivers what consumer `c` can on shard `s` now. Returns whether a handler

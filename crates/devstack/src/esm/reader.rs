@@ -54,11 +54,86 @@ impl ShardState {
     }
 }
 
-/// What became of one `GetRecords` call.
-enum Page {
-    Records(GetRecordsOutput),
-    /// The iterator was refused (and replaced) or the call was throttled: try again.
-    Refused,
+/// Where one shard's next read starts, owned: a read needs nothing else, so it can
+/// run while the buffers are being delivered.
+pub(crate) struct Cursor {
+    shard: usize,
+    id: String,
+    iterator: String,
+}
+
+/// What one shard's read brought back: its pages in order, and what ended it early.
+pub(crate) struct Fetched {
+    shard: usize,
+    pages: Vec<GetRecordsOutput>,
+    refused: Option<Refused>,
+}
+
+/// `GetRecords` refused the shard's iterator: a fresh one is taken before the next read.
+enum Refused {
+    Expired,
+    Trimmed,
+}
+
+/// Reads every cursor's shard to its current end (at most [`PAGES_PER_ROUND`] pages
+/// each), one shard after the other, as one poller does. Borrows only the client.
+pub(crate) async fn fetch(client: &Client, cursors: Vec<Cursor>) -> anyhow::Result<Vec<Fetched>> {
+    let mut fetched = Vec::with_capacity(cursors.len());
+    for Cursor { shard, id, iterator } in cursors {
+        let mut read = Fetched {
+            shard,
+            pages: Vec::new(),
+            refused: None,
+        };
+        let mut next = Some(iterator);
+        for _page in 0..PAGES_PER_ROUND {
+            let Some(iterator) = next.take() else {
+                break;
+            };
+            let page = client
+                .get_records()
+                .shard_iterator(iterator.clone())
+                .limit(PAGE_LIMIT)
+                .send()
+                .await;
+            match page {
+                Ok(out) => {
+                    let read_nothing = out.records.as_ref().is_none_or(Vec::is_empty);
+                    next = out.next_shard_iterator.clone();
+                    read.pages.push(out);
+                    if read_nothing {
+                        break;
+                    }
+                }
+                Err(e) => match refusal(e).with_context(|| format!("GetRecords on {id}"))? {
+                    Some(refused) => {
+                        read.refused = Some(refused);
+                        break;
+                    }
+                    // Throttled: the same iterator again, after a pause.
+                    None => {
+                        tokio::time::sleep(THROTTLE_PAUSE).await;
+                        next = Some(iterator);
+                    }
+                },
+            }
+        }
+        fetched.push(read);
+    }
+    Ok(fetched)
+}
+
+/// A `GetRecords` error: the iterator refused, `None` when throttled, or a failure.
+fn refusal(error: SdkError<GetRecordsError>) -> anyhow::Result<Option<Refused>> {
+    match error {
+        SdkError::ServiceError(e) => match e.into_err() {
+            GetRecordsError::ExpiredIteratorException(_) => Ok(Some(Refused::Expired)),
+            GetRecordsError::TrimmedDataAccessException(_) => Ok(Some(Refused::Trimmed)),
+            GetRecordsError::LimitExceededException(_) | GetRecordsError::InternalServerError(_) => Ok(None),
+            other => Err(anyhow::Error::new(other)),
+        },
+        other => Err(anyhow::Error::new(other)),
+    }
 }
 
 /// Reads a stream from a [`StreamPosition`] on.
@@ -120,57 +195,44 @@ impl<'a> StreamReader<'a> {
         Ok(())
     }
 
-    /// Reads every shard to its current end (at most [`PAGES_PER_ROUND`] pages each).
-    /// Returns how many records were added to the buffers.
-    pub(crate) async fn read(&mut self) -> anyhow::Result<u64> {
+    pub(crate) fn client(&self) -> &'a Client {
+        self.client
+    }
+
+    /// Where each shard that is not read out reads next.
+    pub(crate) fn cursors(&self) -> Vec<Cursor> {
+        let open = self.shards.iter().enumerate();
+        open.filter_map(|(shard, s)| {
+            let iterator = s.iterator.clone()?;
+            Some(Cursor {
+                shard,
+                id: s.id.clone(),
+                iterator,
+            })
+        })
+        .collect()
+    }
+
+    /// Buffers what [`fetch`] read and moves each shard's iterator on; a refused iterator
+    /// is replaced. Returns how many records were added to the buffers.
+    pub(crate) async fn apply(&mut self, fetched: Vec<Fetched>) -> anyhow::Result<u64> {
         let mut total = 0;
-        for i in 0..self.shards.len() {
-            total += self.read_shard(i).await?;
+        for Fetched {
+            shard,
+            pages,
+            refused,
+        } in fetched
+        {
+            for page in pages {
+                total += self.keep(shard, page)?;
+            }
+            match refused {
+                Some(Refused::Expired) => self.reacquire(shard, false).await?,
+                Some(Refused::Trimmed) => self.reacquire(shard, true).await?,
+                None => {}
+            }
         }
         Ok(total)
-    }
-
-    async fn read_shard(&mut self, i: usize) -> anyhow::Result<u64> {
-        let mut kept = 0;
-        for _page in 0..PAGES_PER_ROUND {
-            let Some(iterator) = self.shards[i].iterator.clone() else {
-                break;
-            };
-            let Page::Records(out) = self.get_records(i, iterator).await? else {
-                continue;
-            };
-            let read_nothing = out.records.as_ref().is_none_or(Vec::is_empty);
-            kept += self.keep(i, out)?;
-            if read_nothing {
-                break;
-            }
-        }
-        Ok(kept)
-    }
-
-    async fn get_records(&mut self, i: usize, iterator: String) -> anyhow::Result<Page> {
-        let result = self
-            .client
-            .get_records()
-            .shard_iterator(iterator)
-            .limit(PAGE_LIMIT)
-            .send()
-            .await;
-        let context = || format!("GetRecords on {}", self.shards[i].id);
-        let error = match result {
-            Ok(out) => return Ok(Page::Records(out)),
-            Err(SdkError::ServiceError(e)) => e.into_err(),
-            Err(e) => return Err(anyhow::Error::new(e).context(context())),
-        };
-        match error {
-            GetRecordsError::ExpiredIteratorException(_) => self.reacquire(i, false).await?,
-            GetRecordsError::TrimmedDataAccessException(_) => self.reacquire(i, true).await?,
-            GetRecordsError::LimitExceededException(_) | GetRecordsError::InternalServerError(_) => {
-                tokio::time::sleep(THROTTLE_PAUSE).await
-            }
-            other => return Err(anyhow::Error::new(other).context(context())),
-        }
-        Ok(Page::Refused)
     }
 
     /// Buffers a page's records, minus those a re-read has to skip, and moves the
