@@ -279,7 +279,9 @@ pub async fn end_to_end(stack: &Stack, run: &Staged, db: &tokio_postgres::Client
     s.note(
         "The validator's share includes its PostgreSQL transaction, its DynamoDB write-back, \
          and the finaliser and notification of the last batch (not timed apart). The event \
-         source mapping is devstack's emulation (DESIGN.md §6), polling DynamoDB Local's stream."
+         source mapping is devstack's emulation (DESIGN.md §6), polling DynamoDB Local's stream; \
+         like Lambda's pollers it reads ahead while a handler runs, so its share is the \
+         reading and waiting that no handler overlapped."
             .to_string(),
     );
     Ok(s)

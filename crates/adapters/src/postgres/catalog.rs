@@ -1,4 +1,4 @@
-//! The validator's side: one batch's context in one round trip, and the verdicts with
+//! The validator's side: one batch's context in one statement, and the verdicts with
 //! their products in one transaction.
 
 use super::{columns_of, locked, row_errors_json, state_of, state_query, stored_verdict, to_i32, PgCatalog};
@@ -20,54 +20,71 @@ impl CatalogStore for PgCatalog {
     ) -> Result<BatchContext, PortError> {
         let client = self.client().await?;
         let rows: Vec<i32> = row_numbers.iter().map(|n| to_i32(*n)).collect::<Result<_, _>>()?;
-        let p_decided: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&upload_id, &rows];
-        let p_owners: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&upload_id, &values];
-        let p_holders: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&values];
-        let p_upload: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&upload_id];
-        // Five independent queries, pipelined on one connection: one round trip's wait.
-        // Statements are prepared once per connection (cached), then only executed.
-        let (s_decided, s_owners, s_holders, s_categories, s_metadata) = futures::try_join!(
-            client.prepare_cached(
-                "SELECT row_number, verdict, errors FROM upload_rows
-                 WHERE upload_id = $1 AND row_number = ANY($2)"
-            ),
-            client.prepare_cached(
-                // column_name is named (it can only be one of these two) so the primary
-                // key (upload_id, column_name, value) finds each value directly instead
-                // of scanning every claim of the upload: a batch's cost stays flat
-                // whatever the file's size.
-                "SELECT column_name, value, row_number FROM upload_claims
-                 WHERE upload_id = $1 AND column_name IN ('sku', 'vendor_product_id')
-                   AND value = ANY($2)"
-            ),
-            client
-                .prepare_cached("SELECT sku, vendor_id, vendor_product_id FROM products WHERE sku = ANY($1)"),
-            client.prepare_cached("SELECT category_name FROM product_categories WHERE is_active"),
-            client.prepare_cached("SELECT metadata FROM upload_history WHERE upload_id = $1"),
-        )
-        .map_err(from_pg)?;
-        let (decided, owners, holders, categories, metadata) = futures::try_join!(
-            client.query(&s_decided, &p_decided),
-            client.query(&s_owners, &p_owners),
-            client.query(&s_holders, &p_holders),
-            client.query(&s_categories, &[]),
-            client.query_opt(&s_metadata, &p_upload),
-        )
-        .map_err(from_pg)?;
+        // One statement for the five lookups, each aggregated into arrays: one exchange,
+        // so the batch's first round trip cannot split however the connection task is
+        // scheduled (five pipelined queries sometimes went out as two writes). Prepared
+        // once per connection (cached), then only executed.
+        let statement = client
+            .prepare_cached(
+                "SELECT d.numbers, d.verdicts, d.errors,
+                        o.columns, o.claimed, o.owners,
+                        h.skus, h.vendors, h.products,
+                        c.names,
+                        (SELECT metadata FROM upload_history WHERE upload_id = $1)
+                 FROM (SELECT array_agg(row_number) AS numbers, array_agg(verdict) AS verdicts,
+                              array_agg(errors) AS errors
+                       FROM upload_rows WHERE upload_id = $1 AND row_number = ANY($2)) d,
+                      -- column_name is named (it can only be one of these two) so the primary
+                      -- key (upload_id, column_name, value) finds each value directly instead
+                      -- of scanning every claim of the upload: a batch's cost stays flat
+                      -- whatever the file's size.
+                      (SELECT array_agg(column_name) AS columns, array_agg(value) AS claimed,
+                              array_agg(row_number) AS owners
+                       FROM upload_claims
+                       WHERE upload_id = $1 AND column_name IN ('sku', 'vendor_product_id')
+                         AND value = ANY($3)) o,
+                      (SELECT array_agg(sku) AS skus, array_agg(vendor_id) AS vendors,
+                              array_agg(vendor_product_id) AS products
+                       FROM products WHERE sku = ANY($3)) h,
+                      (SELECT array_agg(category_name) AS names
+                       FROM product_categories WHERE is_active) c",
+            )
+            .await
+            .map_err(from_pg)?;
+        let row = client
+            .query_one(&statement, &[&upload_id, &rows, &values])
+            .await
+            .map_err(from_pg)?;
+        // An aggregate over no rows is NULL, not an empty array.
+        fn array<'a, T: tokio_postgres::types::FromSql<'a>>(
+            row: &'a tokio_postgres::Row,
+            i: usize,
+        ) -> Result<Vec<T>, PortError> {
+            let values: Option<Vec<T>> = row.try_get(i).map_err(from_pg)?;
+            Ok(values.unwrap_or_default())
+        }
         let mut ctx = BatchContext::default();
-        for r in decided {
-            let n: i32 = r.get(0);
-            ctx.decided.insert(n as u64, stored_verdict(r.get(1), r.get(2)));
+        let numbers: Vec<i32> = array(&row, 0)?;
+        let verdicts: Vec<String> = array(&row, 1)?;
+        let errors: Vec<serde_json::Value> = array(&row, 2)?;
+        for ((n, verdict), errors) in numbers.into_iter().zip(verdicts).zip(errors) {
+            ctx.decided.insert(n as u64, stored_verdict(&verdict, errors));
         }
-        for r in owners {
-            let n: i32 = r.get(2);
-            ctx.owners.insert((r.get(0), r.get(1)), n as u64);
+        let columns: Vec<String> = array(&row, 3)?;
+        let claimed: Vec<String> = array(&row, 4)?;
+        let owners: Vec<i32> = array(&row, 5)?;
+        for ((column, value), n) in columns.into_iter().zip(claimed).zip(owners) {
+            ctx.owners.insert((column, value), n as u64);
         }
-        for r in holders {
-            ctx.sku_holders.insert(r.get(0), (r.get(1), r.get(2)));
+        let skus: Vec<String> = array(&row, 6)?;
+        let vendors: Vec<String> = array(&row, 7)?;
+        let products: Vec<String> = array(&row, 8)?;
+        for ((sku, vendor), product) in skus.into_iter().zip(vendors).zip(products) {
+            ctx.sku_holders.insert(sku, (vendor, product));
         }
-        ctx.categories = categories.iter().map(|r| r.get(0)).collect();
-        ctx.columns = metadata.map(|r| columns_of(&r.get(0))).unwrap_or_default();
+        ctx.categories = array(&row, 9)?;
+        let metadata: Option<serde_json::Value> = row.try_get(10).map_err(from_pg)?;
+        ctx.columns = metadata.map(|m| columns_of(&m)).unwrap_or_default();
         Ok(ctx)
     }
 
