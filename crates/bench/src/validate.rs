@@ -341,12 +341,14 @@ pub async fn run(db: &Db) -> anyhow::Result<Section> {
          independent ones pipelined. Until `dfc9df9` every batch also read `upload_history` \
          after its commit to learn whether the upload was complete (6 round trips a batch): \
          the transaction's lock now reads that row and the commit hands it to the finaliser. \
-         A batch's round trips: the context read (5 queries pipelined), BEGIN, the lock with \
+         A batch's round trips: the context read (one statement since `3740139`; five \
+         pipelined queries before, 11 exchanges a batch then, 7 now), BEGIN, the lock with \
          the verdicts' insert, the products' upsert with the count, COMMIT. The exchanges \
          are counted exactly; a round trip is a matter of timing: the proxy counts a \
          pipelined statement as a round trip of its own when the answer to the one before it \
-         arrives before it is sent whole (on loopback, with 1,000 rows' parameters to encode, \
-         it often does)."
+         arrives before it is sent whole. At batch 1,000 the likeliest (not traced) is the \
+         verdicts' insert, whose 1,000 rows of parameters are encoded after the lock has gone \
+         out; the lock stays first (it orders concurrent writers of one upload)."
             .to_string(),
     );
     s.note(
