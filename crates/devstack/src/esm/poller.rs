@@ -112,18 +112,21 @@ impl<'a> Drain<'a> {
 
     /// Delivers what each consumer can of what is buffered while the stream's next
     /// pages are read, as Lambda's pollers read ahead of the function. Returns how many
-    /// records were read and whether anything was delivered.
+    /// records were read and whether anything was delivered or an iterator replaced.
     async fn round(&mut self, consumers: &mut [Consumer], discover: bool) -> anyhow::Result<(u64, bool)> {
         self.report.rounds += 1;
         self.reader.discover(discover).await?;
         let reading = fetch(self.reader.client(), self.reader.cursors());
         let (fetched, delivered) = tokio::join!(reading, self.deliver_all(consumers));
-        // What was delivered stays delivered (and checkpointed) whatever the read did.
-        let read = self.reader.apply(fetched?).await?;
-        self.report.records_read += read;
+        // What was delivered stays delivered (and checkpointed) whatever the read did; a
+        // failed delivery ends the drain before what was read is buffered (an iterator
+        // can be read again).
         let delivered = delivered?;
+        let applied = self.reader.apply(fetched?).await?;
+        self.report.records_read += applied.records;
         self.trim_buffers();
-        Ok((read, delivered))
+        // A replaced iterator has yet to read what the refused one would have: not idle.
+        Ok((applied.records, delivered || applied.reacquired))
     }
 
     async fn deliver_all(&mut self, consumers: &mut [Consumer]) -> anyhow::Result<bool> {

@@ -69,6 +69,16 @@ pub(crate) struct Fetched {
     refused: Option<Refused>,
 }
 
+/// What [`StreamReader::apply`] did.
+#[derive(Default)]
+pub(crate) struct Applied {
+    /// Records added to the buffers.
+    pub(crate) records: u64,
+    /// Whether an iterator was refused and replaced: what it would have read is still
+    /// to come, so the round was not idle.
+    pub(crate) reacquired: bool,
+}
+
 /// `GetRecords` refused the shard's iterator: a fresh one is taken before the next read.
 enum Refused {
     Expired,
@@ -214,9 +224,9 @@ impl<'a> StreamReader<'a> {
     }
 
     /// Buffers what [`fetch`] read and moves each shard's iterator on; a refused iterator
-    /// is replaced. Returns how many records were added to the buffers.
-    pub(crate) async fn apply(&mut self, fetched: Vec<Fetched>) -> anyhow::Result<u64> {
-        let mut total = 0;
+    /// is replaced.
+    pub(crate) async fn apply(&mut self, fetched: Vec<Fetched>) -> anyhow::Result<Applied> {
+        let mut applied = Applied::default();
         for Fetched {
             shard,
             pages,
@@ -224,15 +234,16 @@ impl<'a> StreamReader<'a> {
         } in fetched
         {
             for page in pages {
-                total += self.keep(shard, page)?;
+                applied.records += self.keep(shard, page)?;
             }
             match refused {
                 Some(Refused::Expired) => self.reacquire(shard, false).await?,
                 Some(Refused::Trimmed) => self.reacquire(shard, true).await?,
-                None => {}
+                None => continue,
             }
+            applied.reacquired = true;
         }
-        Ok(total)
+        Ok(applied)
     }
 
     /// Buffers a page's records, minus those a re-read has to skip, and moves the
