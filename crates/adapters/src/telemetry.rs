@@ -12,9 +12,10 @@
 //!
 //! The level is parsed as [`Targets`]: a level (`debug`) or `target=level` directives
 //! (`info,stream_validator=trace`), the forms Lambda and most `RUST_LOG`s use. Span and
-//! field filters (`[span]=trace`) are not understood: a value with one, or with a level
-//! that is not a level, means `info`. `EnvFilter` would understand them, but its regex
-//! engine cost each function 0.48 MB of its 10 MB.
+//! field filters (`[span]=trace`) are not understood: a value with one, or with a
+//! `target=level` whose level is not a level, means `info`. A bare word that is not a
+//! level names a target, as in `RUST_LOG`. `EnvFilter` would understand span filters,
+//! but its regex engine cost each function 0.48 MB of its 10 MB.
 
 use tracing_subscriber::filter::{FilterExt, LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
@@ -51,9 +52,16 @@ where
     } else {
         level
     };
-    // (`Targets` would take `[span]` for a target's name, matching nothing.)
-    let env = Some(level)
-        .filter(|l| !l.contains('['))
+    // Spaces around and empty directives dropped (`Targets` would take " name" for a
+    // target and "" for ERROR); a span filter is refused (it would take `[span]` for a
+    // target's name, matching nothing).
+    let directives: Vec<&str> = level
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .collect();
+    let env = Some(directives.join(","))
+        .filter(|l| !l.is_empty() && !l.contains('['))
         .and_then(|l| l.parse::<Targets>().ok())
         .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO));
     let cap = CAPPED_TARGETS
@@ -160,14 +168,20 @@ mod tests {
         assert!(logged("trace", false).contains("our own trace stays"));
         assert!(!logged("info", false).contains("our own trace stays"));
         assert!(logged("FATAL", false).is_empty());
-        // `target=level` directives, as RUST_LOG writes them.
+        // `target=level` directives, as RUST_LOG writes them (spaces and a trailing
+        // comma are forgiven).
+        let spaced = logged("warn, reviews_tool=trace,", false);
+        assert!(
+            spaced.contains("our own trace stays") && !spaced.contains("runtime info stays"),
+            "{spaced}"
+        );
         let ours = logged("warn,reviews_tool=trace", false);
         assert!(
             ours.contains("our own trace stays") && !ours.contains("runtime info stays"),
             "{ours}"
         );
-        // A level that is not one, or a span filter, means INFO.
-        for level in ["reviews_tool=loud", "[Lambda runtime invoke]=trace"] {
+        // A level that is not one, a span filter, or nothing, means INFO.
+        for level in ["reviews_tool=loud", "[Lambda runtime invoke]=trace", "", " , "] {
             let fallback = logged(level, false);
             assert!(
                 fallback.contains("runtime info stays") && !fallback.contains("our own trace stays"),

@@ -280,8 +280,9 @@ pub async fn end_to_end(stack: &Stack, run: &Staged, db: &tokio_postgres::Client
         "The validator's share includes its PostgreSQL transaction, its DynamoDB write-back, \
          and the finaliser and notification of the last batch (not timed apart). The event \
          source mapping is devstack's emulation (DESIGN.md §6), polling DynamoDB Local's stream; \
-         like Lambda's pollers it reads ahead while a handler runs, so its share is the \
-         reading and waiting that no handler overlapped."
+         like Lambda's pollers it reads ahead while a handler runs, on the same task, so \
+         its share is the reading and waiting that no handler overlapped, and decoding a \
+         read while a handler waits on I/O is counted in that handler's share."
             .to_string(),
     );
     Ok(s)
