@@ -227,14 +227,17 @@ pub async fn run() -> anyhow::Result<Section> {
         "Size: the AWS SDK crates are built with opt-level \"s\" (Cargo.toml), except \
          aws-smithy-json, which parses those partition tables. csv-parser, stripped: \
          19.6 -> 18.2 MB in this profile, 13.45 -> 12.09 MB in the release profile (fat LTO, \
-         x86_64, measured with aws-smithy-json at \"s\" too); error-processor's start 3.04M -> 3.17M instructions (+4%). Tried and \
-         left: \"z\" for every SDK crate, 11.68 MB released but 4.37M instructions (+44%, \
-         aws-smithy-json no longer inlined). What is left is mostly the SDK's clients and \
-         their generic instantiations, h2 (the SDK's HTTPS client requires it) and \
-         crc-fast (S3 checksums), and the unwind tables (4 MB here, 1.2 MB with fat LTO; \
-         `panic = \"unwind\"` is kept: \
-         lambda_runtime turns a handler's panic into an invocation error instead of a \
-         crashed environment)."
+         x86_64, measured with aws-smithy-json at \"s\" too); error-processor's start \
+         3.04M -> 3.17M instructions (+4%). Tried and left: \"z\" for every SDK crate, \
+         11.68 MB released but 4.37M instructions (+44%, aws-smithy-json no longer inlined). \
+         Then, for the arm64 bootstraps: the log level read by `Targets` instead of \
+         `EnvFilter` (whose regex engine was 0.48 MB of each), and the HTTP, TLS and runtime \
+         crates at \"s\" too: csv-parser 9,843 -> 8,889 KiB, upload-reconciler 10,489 -> \
+         9,542 KiB, error-processor's start 3.06M instructions. What is left is mostly the \
+         SDK's clients and their generic instantiations, h2 (the SDK's HTTPS client requires \
+         it) and crc-fast (S3 checksums), and the unwind tables (4 MB here, 1.2 MB with fat \
+         LTO; `panic = \"unwind\"` is kept: lambda_runtime turns a handler's panic into an \
+         invocation error instead of a crashed environment)."
             .to_string(),
     );
     Ok(s)
