@@ -6,7 +6,7 @@
 
 use domain::codes::ErrorCode;
 use domain::csv_input::{CsvRows, HeaderOutcome, RowOutcome, MAX_BUFFER_BYTES};
-use domain::model::{item_size, RecordStatus, UploadRecord, ITEM_LIMIT_BYTES};
+use domain::model::{item_size, ItemStamp, RecordStatus, RowItem, UploadRecord, ITEM_LIMIT_BYTES};
 use domain::ports::ErrorRow;
 use domain::text::is_forbidden;
 use domain::validation::{validate_row, CategorySet, DuplicateFacts};
@@ -45,6 +45,13 @@ async fn run(data: &[u8], size: usize) {
     let outcome = CsvRows::open(Chunked { data, size }).await.expect("a slice never fails");
     let HeaderOutcome::Ready(header, mut rows) = outcome else { return };
     let categories = CategorySet::new(["Electronics", "Books"]);
+    let stamp = std::sync::Arc::new(ItemStamp {
+        upload_id: "UPLOAD_20261123T103045_0123456789ab".into(),
+        vendor_id: "VEND001".into(),
+        file_name: "fuzz.csv".into(),
+        created_at: "2026-11-23T10:30:45.000Z".into(),
+        ttl: 1_798_021_845,
+    });
     let mut expected = 1;
     while let Some(row) = rows.next_row().await.expect("a slice never fails") {
         assert!(rows.buffer_bytes() <= MAX_BUFFER_BYTES);
@@ -52,7 +59,16 @@ async fn run(data: &[u8], size: usize) {
         expected += 1;
         let errors = match &row.outcome {
             RowOutcome::Parsed(cells) => {
-                match validate_row(cells, &header.columns, &categories, &DuplicateFacts::default()) {
+                // The parser's lean item is written as the record it stands for.
+                let lean = RowItem::new(&stamp, row.row_number, cells.clone());
+                let record = lean.to_record();
+                assert_eq!(lean.size(), item_size(&record));
+                assert_eq!(
+                    serde_json::to_value(&lean).expect("serialises"),
+                    serde_json::to_value(&record).expect("serialises")
+                );
+                let data = cells.to_product_data();
+                match validate_row(&data, &header.columns, &categories, &DuplicateFacts::default()) {
                     Ok(_) => None,
                     Err(errors) => Some(errors),
                 }
@@ -72,7 +88,7 @@ async fn run(data: &[u8], size: usize) {
             vendor_id: "VEND001".into(),
             file_name: "fuzz.csv".into(),
             row_number: row.row_number,
-            product_data: row.outcome.into_product_data(),
+            product_data: row.outcome.product_data(),
             status: RecordStatus::PendingValidation,
             error_type: None,
             error_reason: Vec::new(),

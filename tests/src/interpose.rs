@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
-use domain::model::{RecordStatus, UploadRecord};
+use domain::model::{RecordStatus, UploadRecord, WriteItem};
 use domain::ports::{ItemPage, RecordStore, StoredItem};
 use domain::PortError;
 use std::collections::{HashMap, HashSet};
@@ -74,11 +74,11 @@ impl<R> Interposed<R> {
 
 #[async_trait]
 impl<R: RecordStore> RecordStore for Interposed<R> {
-    async fn put_new(&self, records: &[UploadRecord]) -> Result<(), PortError> {
+    async fn put_new<T: WriteItem>(&self, records: &[T]) -> Result<(), PortError> {
         self.inner.put_new(records).await
     }
 
-    async fn put_all(&self, records: &[UploadRecord]) -> Result<(), PortError> {
+    async fn put_all<T: WriteItem>(&self, records: &[T]) -> Result<(), PortError> {
         let n = self.calls.fetch_add(1, Ordering::SeqCst);
         match self.at {
             At::Fail(k) if k == n => {
@@ -129,13 +129,14 @@ pub const POISON: &str = "not a map of strings";
 
 #[async_trait]
 impl<R: RecordStore> RecordStore for PoisonRow<R> {
-    async fn put_new(&self, records: &[UploadRecord]) -> Result<(), PortError> {
+    async fn put_new<T: WriteItem>(&self, records: &[T]) -> Result<(), PortError> {
         self.inner.put_new(records).await
     }
 
-    async fn put_all(&self, records: &[UploadRecord]) -> Result<(), PortError> {
+    async fn put_all<T: WriteItem>(&self, records: &[T]) -> Result<(), PortError> {
+        let records: Vec<UploadRecord> = records.iter().map(WriteItem::to_record).collect();
         let Some(item) = records.iter().find(|r| r.row_number == self.row) else {
-            return self.inner.put_all(records).await;
+            return self.inner.put_all(&records).await;
         };
         let mut raw: HashMap<String, AttributeValue> =
             serde_dynamo::to_item(item).map_err(|e| PortError::rejected("DynamoDB", e))?;

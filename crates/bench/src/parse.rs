@@ -7,7 +7,8 @@ use crate::stats::{median, timed};
 use anyhow::Context;
 use chrono::TimeZone;
 use domain::csv_input::{CsvRows, HeaderOutcome};
-use domain::model::UploadRecord;
+use domain::model::{ItemStamp, NewItem};
+use std::sync::Arc;
 
 pub const ROWS: usize = 100_000;
 const REPS: usize = 5;
@@ -15,12 +16,12 @@ const REPS: usize = 5;
 const BUFFER: usize = 200;
 
 /// What every item of the generated upload carries.
-pub fn stamp() -> csv_parser::ItemStamp<'static> {
+pub fn stamp() -> Arc<ItemStamp> {
     let event_time = chrono::Utc
         .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
         .single()
         .unwrap_or_default();
-    csv_parser::ItemStamp::new(
+    ItemStamp::new(
         "UPL_20260101000000_benchmark",
         "VEND001",
         "bench.csv",
@@ -31,7 +32,7 @@ pub fn stamp() -> csv_parser::ItemStamp<'static> {
 
 /// The transform as csv-parser runs it: rows read by `CsvRows`, each made an item with
 /// `csv_parser::item`, held `BUFFER` at a time. `sink` sees each full buffer.
-pub async fn transform<R>(reader: R, mut sink: impl FnMut(&[UploadRecord])) -> anyhow::Result<u64>
+pub async fn transform<R>(reader: R, mut sink: impl FnMut(&[NewItem])) -> anyhow::Result<u64>
 where
     R: tokio::io::AsyncRead + Unpin + Send,
 {
@@ -127,16 +128,18 @@ pub fn run() -> anyhow::Result<Section> {
          {BUFFER} at a time as the parser does before a write."
     ));
     s.note(
-        "Target missed. Profiled with callgrind (`bench child parse 20000`, instruction counts): \
-         per row the transform costs ~15,000 instructions against ~1,500 for the floor's \
-         `read_record`; ~40% is malloc/free of the ~28 small strings a row becomes (10 cells, \
-         10 cloned column names as `ProductData` keys, 6 item fields), then BTreeMap inserts, \
-         UTF-8 checks and dropping the item. Fixed: the item's timestamp and TTL were \
-         formatted per row, now once per upload (`ItemStamp::new`): csv_parser::item 54.4M → \
-         38.2M instructions, the whole transform 15,230 → 14,390 per row (−5.5%). Left: \
-         `ProductData` as BTreeMap<String, String> (a key allocation per cell); sharing the \
-         header's names (Arc<str>) or keeping the raw record with offsets would remove half \
-         of the allocations, but changes the model every crate uses."
+        "Profiled with callgrind (`bench child parse 20000` against `bench child floor 20000`, \
+         instruction counts less the generator's): the floor's `read_byte_record` is ~1,660 \
+         instructions a row. The transform was ~14,400 a row, ~40% of it malloc/free of the ~28 \
+         small strings a row became (10 cells and 10 cloned column names in a \
+         BTreeMap `ProductData`, 6 item fields). It is now ~3,000: a parsed row's item is a \
+         `RowItem` holding its cells as one string and their ends (`Cells`, two allocations), \
+         sharing the header's names and the upload's stamp (`Arc`) with every row; the record \
+         is UTF-8-checked once, not per field; the item's size for the 400 KB limit is \
+         counted from the header's name bytes and the text's length. It is written with \
+         `UploadRecord`'s attributes (a test compares the two, serde_json and serde_dynamo); \
+         rows in error are still built as `UploadRecord`. What is sent costs more than the \
+         transform: the SDK's item is a HashMap of owned Strings, two allocations a cell."
             .to_string(),
     );
     Ok(s)

@@ -15,7 +15,7 @@ use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use devstack::esm::BatchHandler;
 use devstack::upload::Stack;
-use domain::model::{RecordStatus, UploadRecord};
+use domain::model::{RecordStatus, UploadRecord, WriteItem};
 use futures::{StreamExt, TryStreamExt};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -230,7 +230,10 @@ async fn floor(
 pub async fn end_to_end(stack: &Stack, run: &Staged, db: &tokio_postgres::Client) -> anyhow::Result<Section> {
     let mut items = Vec::with_capacity(run.rows);
     let body = crate::gen::csv_bytes("FLOOR", run.rows, BROKEN_EVERY);
-    crate::parse::transform(std::io::Cursor::new(body), |b| items.extend_from_slice(b)).await?;
+    crate::parse::transform(std::io::Cursor::new(body), |b| {
+        items.extend(b.iter().map(WriteItem::to_record))
+    })
+    .await?;
     let mut floors = Vec::new();
     for rep in 0..FLOOR_REPS {
         let id = format!("UPL_BENCH_FLOOR_{}_{rep}", chrono::Utc::now().timestamp_micros());

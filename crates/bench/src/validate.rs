@@ -7,7 +7,7 @@ use crate::proxy::Counts;
 use crate::report::{Line, Section};
 use crate::stats::median;
 use adapters::postgres::PgCatalog;
-use domain::model::UploadRecord;
+use domain::model::{UploadRecord, WriteItem};
 use domain::ports::{Claim, UploadIntake, UploadStart};
 use domain::upload::UploadEvent;
 use futures::SinkExt;
@@ -38,7 +38,7 @@ pub async fn prepared_upload(
     let bytes = crate::gen::csv_bytes(&prefix, rows, 0);
     let mut items = Vec::with_capacity(rows);
     crate::parse::transform(std::io::Cursor::new(bytes), |batch| {
-        items.extend_from_slice(batch)
+        items.extend(batch.iter().map(WriteItem::to_record))
     })
     .await?;
     for item in &mut items {

@@ -16,10 +16,10 @@
 mod messages;
 
 use aws_lambda_events::event::s3::{S3Event, S3EventRecord};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use domain::codes::ErrorCode;
 use domain::csv_input::{CsvRows, HeaderOutcome, RowOutcome};
-use domain::model::{first_error_type, record_id, ProductData, RecordStatus, RowError, UploadRecord};
+use domain::model::{ItemStamp, NewItem, ProductData, RowError, RowItem, WriteItem};
 use domain::notify::Notify;
 use domain::ports::{
     Claim, FileFailure, ObjectInfo, ObjectStore, RecordStore, StartOutcome, UploadCompletion, UploadIntake,
@@ -28,6 +28,7 @@ use domain::ports::{
 use domain::report::{self, ReportLine};
 use domain::upload::{decode_event_key, report_key, UploadEvent, UploadKey, VendorSegment, MAX_ROWS};
 use domain::PortError;
+use std::sync::Arc;
 use tracing::Instrument;
 
 /// Rows buffered before they are written (a few BatchWriteItem chunks in flight).
@@ -192,8 +193,8 @@ where
                 let error = messages::too_many_rows(MAX_ROWS);
                 return self.fail(&ctx, Vec::new(), Vec::new(), error).await;
             }
-            if let RowOutcome::Parsed(data) = &row.outcome {
-                claims.extend(Claim::of_row(row.row_number, data));
+            if let RowOutcome::Parsed(cells) = &row.outcome {
+                claims.extend(Claim::of_row(row.row_number, cells));
             }
             if claims.len() >= CLAIM_BUFFER {
                 self.ledger.register_claims(&id, &claims).await?;
@@ -314,21 +315,16 @@ where
         Ok(())
     }
 
-    async fn flush(
-        &self,
-        upload_id: &str,
-        buffer: &mut Vec<UploadRecord>,
-        resume: bool,
-    ) -> Result<(), PortError> {
+    async fn flush(&self, upload_id: &str, buffer: &mut Vec<NewItem>, resume: bool) -> Result<(), PortError> {
         if buffer.is_empty() {
             return Ok(());
         }
         if resume {
             // A resumed parse writes only what is missing, and conditionally: an item an
             // earlier parse wrote may already be decided.
-            let ids: Vec<String> = buffer.iter().map(|r| r.record_id.clone()).collect();
+            let ids: Vec<String> = buffer.iter().map(|r| r.record_id().into_owned()).collect();
             let existing = self.records.existing(upload_id, &ids).await?;
-            buffer.retain(|r| !existing.contains(&r.record_id));
+            buffer.retain(|r| !existing.contains(r.record_id().as_ref()));
             self.records.put_new(buffer).await?;
         } else {
             // The lease holder of a new upload: nobody else writes its items.
@@ -339,7 +335,7 @@ where
     }
 
     /// What every item of the upload carries: computed once, not per row.
-    fn stamp<'c>(&self, ctx: &'c UploadContext<'_>) -> ItemStamp<'c> {
+    fn stamp(&self, ctx: &UploadContext<'_>) -> Arc<ItemStamp> {
         ItemStamp::new(
             ctx.upload_id,
             &ctx.vendor_id,
@@ -392,58 +388,17 @@ where
     }
 }
 
-/// What every item of one upload carries besides its row, formatted once per upload.
-pub struct ItemStamp<'a> {
-    pub upload_id: &'a str,
-    pub vendor_id: &'a str,
-    pub file_name: &'a str,
-    /// `created_at` and `updated_at` of a new item: the event's time.
-    pub created_at: String,
-    pub ttl: i64,
-}
-
-impl<'a> ItemStamp<'a> {
-    pub fn new(
-        upload_id: &'a str,
-        vendor_id: &'a str,
-        file_name: &'a str,
-        event_time: DateTime<Utc>,
-        record_ttl_days: i64,
-    ) -> Self {
-        ItemStamp {
-            upload_id,
-            vendor_id,
-            file_name,
-            created_at: event_time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            ttl: (event_time + Duration::days(record_ttl_days)).timestamp(),
+/// The parser's transform, pure: one read row → its `UploadRecords` item, ready to
+/// write (made to fit DynamoDB's item limit). A parsed row's item shares the stamp and
+/// the header; a row in error is built whole. `make bench` measures it.
+pub fn item(stamp: &Arc<ItemStamp>, row_number: u64, outcome: RowOutcome) -> NewItem {
+    match outcome.row_error() {
+        None => RowItem::new(stamp, row_number, outcome.into_cells()).fitted(),
+        Some(error) => {
+            let record = stamp.record(row_number, outcome.product_data(), vec![error]);
+            NewItem::Record(Box::new(record.fitted()))
         }
     }
-}
-
-/// The parser's transform, pure: one read row → its `UploadRecords` item, ready to
-/// write (made to fit DynamoDB's item limit). `make bench` measures it.
-pub fn item(stamp: &ItemStamp<'_>, row_number: u64, outcome: RowOutcome) -> UploadRecord {
-    let errors: Vec<RowError> = outcome.row_error().into_iter().collect();
-    let status = if errors.is_empty() {
-        RecordStatus::PendingValidation
-    } else {
-        RecordStatus::Error
-    };
-    UploadRecord {
-        upload_id: stamp.upload_id.to_string(),
-        record_id: record_id(row_number),
-        vendor_id: stamp.vendor_id.to_string(),
-        file_name: stamp.file_name.to_string(),
-        row_number,
-        product_data: outcome.into_product_data(),
-        status,
-        error_type: first_error_type(&errors),
-        error_reason: errors,
-        created_at: stamp.created_at.clone(),
-        updated_at: stamp.created_at.clone(),
-        ttl: stamp.ttl,
-    }
-    .fitted()
 }
 
 struct UploadContext<'a> {

@@ -2,6 +2,7 @@
 //! database, milliseconds.
 
 use super::*;
+use domain::model::{record_id, RecordStatus};
 use domain::upload::{decode_event_key, UploadStatus};
 use domain::vendor::VendorStatus;
 use testkit::events::s3_put;

@@ -9,7 +9,7 @@ use super::records::{last_versions, to_item, DynamoRecords, MAX_ATTEMPTS};
 use crate::classify::from_sdk;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
-use domain::model::UploadRecord;
+use domain::model::WriteItem;
 use domain::PortError;
 use futures::{StreamExt, TryStreamExt};
 
@@ -19,8 +19,8 @@ const TRANSACT_BYTES_LIMIT: usize = 3_500_000;
 
 /// Splits items into transactions within both limits. The size is estimated by the
 /// item's JSON, which is never smaller than DynamoDB's own accounting.
-pub(super) fn transactions<'a>(records: &[&'a UploadRecord], max_items: usize) -> Vec<Vec<&'a UploadRecord>> {
-    let mut out: Vec<Vec<&UploadRecord>> = Vec::new();
+pub(super) fn transactions<'a, T: WriteItem>(records: &[&'a T], max_items: usize) -> Vec<Vec<&'a T>> {
+    let mut out: Vec<Vec<&T>> = Vec::new();
     let mut bytes = 0usize;
     for record in records {
         let size = serde_json::to_vec(record)
@@ -43,7 +43,7 @@ pub(super) fn transactions<'a>(records: &[&'a UploadRecord], max_items: usize) -
 
 impl DynamoRecords {
     /// Writes the items that do not exist yet; existing ones are left as they are.
-    pub(super) async fn write_new(&self, records: &[UploadRecord]) -> Result<(), PortError> {
+    pub(super) async fn write_new<T: WriteItem>(&self, records: &[T]) -> Result<(), PortError> {
         let records = last_versions(records);
         let mut calls = Vec::new();
         for t in transactions(&records, self.transaction_items) {
@@ -100,7 +100,7 @@ impl DynamoRecords {
     }
 }
 
-fn conditional_put(table: &str, record: &UploadRecord) -> Result<TransactWriteItem, PortError> {
+fn conditional_put<T: serde::Serialize>(table: &str, record: &T) -> Result<TransactWriteItem, PortError> {
     let put = Put::builder()
         .table_name(table)
         .set_item(Some(to_item(record)?))
@@ -135,7 +135,7 @@ fn existing_positions(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use domain::model::{record_id, RecordStatus};
+    use domain::model::{record_id, RecordStatus, UploadRecord};
 
     fn record(row: u64, cell: usize) -> UploadRecord {
         UploadRecord {

@@ -5,10 +5,11 @@ use super::backoff;
 use crate::classify::from_sdk;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, WriteRequest};
-use domain::model::{RecordStatus, UploadRecord};
+use domain::model::{RecordStatus, WriteItem};
 use domain::ports::{ItemPage, RecordStore, StoredItem};
 use domain::PortError;
 use futures::{StreamExt, TryStreamExt};
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 /// DynamoDB's BatchWriteItem limit.
@@ -93,11 +94,11 @@ impl DynamoRecords {
 /// call that names one key twice (a permanent `ValidationException`), and chunks
 /// written side by side have no order between them, so a repeated item is written once,
 /// as its last version.
-pub(super) fn last_versions(records: &[UploadRecord]) -> Vec<&UploadRecord> {
-    let mut slot: HashMap<(&str, &str), usize> = HashMap::with_capacity(records.len());
-    let mut unique: Vec<&UploadRecord> = Vec::with_capacity(records.len());
+pub(super) fn last_versions<T: WriteItem>(records: &[T]) -> Vec<&T> {
+    let mut slot: HashMap<(&str, Cow<'_, str>), usize> = HashMap::with_capacity(records.len());
+    let mut unique: Vec<&T> = Vec::with_capacity(records.len());
     for record in records {
-        match slot.entry((record.upload_id.as_str(), record.record_id.as_str())) {
+        match slot.entry((record.upload_id(), record.record_id())) {
             std::collections::hash_map::Entry::Occupied(e) => unique[*e.get()] = record,
             std::collections::hash_map::Entry::Vacant(e) => {
                 e.insert(unique.len());
@@ -108,18 +109,18 @@ pub(super) fn last_versions(records: &[UploadRecord]) -> Vec<&UploadRecord> {
     unique
 }
 
-pub(super) fn to_item(record: &UploadRecord) -> Result<HashMap<String, AttributeValue>, PortError> {
+pub(super) fn to_item<T: serde::Serialize>(record: &T) -> Result<HashMap<String, AttributeValue>, PortError> {
     serde_dynamo::to_item(record)
         .map_err(|e| PortError::rejected("DynamoDB", format!("cannot encode item: {e}")))
 }
 
 #[async_trait]
 impl RecordStore for DynamoRecords {
-    async fn put_new(&self, records: &[UploadRecord]) -> Result<(), PortError> {
+    async fn put_new<T: WriteItem>(&self, records: &[T]) -> Result<(), PortError> {
         self.write_new(records).await
     }
 
-    async fn put_all(&self, records: &[UploadRecord]) -> Result<(), PortError> {
+    async fn put_all<T: WriteItem>(&self, records: &[T]) -> Result<(), PortError> {
         let records = last_versions(records);
         let mut chunks = Vec::new();
         for chunk in records.chunks(BATCH_WRITE_LIMIT) {
@@ -243,6 +244,7 @@ impl DynamoRecords {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use domain::model::UploadRecord;
 
     #[test]
     fn a_repeated_key_is_written_once_as_its_last_version() {
@@ -304,5 +306,25 @@ mod tests {
         let item = to_item(&rec).unwrap_or_else(|e| panic!("{e}"));
         let back: UploadRecord = serde_dynamo::from_item(item).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(back, rec);
+    }
+
+    /// The parser's lean item is written as the record it stands for, attribute for
+    /// attribute, and reads back as that record.
+    #[test]
+    fn a_parsed_row_is_written_as_its_record() {
+        use domain::model::{Cells, ItemStamp, NewItem, RowItem};
+        let stamp = ItemStamp::new("UPLOAD_1", "VEND001", "p.csv", chrono::DateTime::UNIX_EPOCH, 30);
+        let data: domain::model::ProductData = [("sku", "A-1"), ("product_name", "Mouse, \"big\"")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        for cells in [Cells::from(data), Cells::none()] {
+            let item = NewItem::Row(RowItem::new(&stamp, 1_000_001, cells));
+            let record = item.to_record();
+            let written = to_item(&item).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(written, to_item(&record).unwrap_or_else(|e| panic!("{e}")));
+            let back: UploadRecord = serde_dynamo::from_item(written).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(back, record);
+        }
     }
 }

@@ -37,57 +37,47 @@ pub use header::{normalise_header, Header, HeaderIssue, MAX_COLUMNS};
 pub use records::{MAX_BUFFER_BYTES, MAX_RECORD_BYTES};
 
 use crate::codes::ErrorCode;
-use crate::model::{ProductData, RowError};
+use crate::model::{Cells, Columns, ProductData, RowError};
 use records::RecordReader;
 use std::fmt;
 use std::io;
+use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
-
-/// `ProductData` of a row nothing could be read from.
-static NOTHING: ProductData = ProductData::new();
 
 /// What one data row turned out to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RowOutcome {
     /// Raw cells (untrimmed) keyed by normalised header name.
-    Parsed(ProductData),
-    /// The row has `field_count` fields where the header has `expected`. `lossy` is
-    /// empty (fields cannot be matched to columns).
-    Malformed {
-        field_count: usize,
-        expected: usize,
-        lossy: ProductData,
-    },
+    Parsed(Cells),
+    /// The row has `field_count` fields where the header has `expected`: its fields
+    /// cannot be matched to columns, so none is kept.
+    Malformed { field_count: usize, expected: usize },
     /// Some field is not UTF-8. `lossy` holds the cells decoded with U+FFFD in place of
     /// bad bytes, keyed by header when the field count matches, else empty.
     /// `column` is the normalised name of the first bad field, when it has one.
-    InvalidEncoding {
-        column: Option<String>,
-        lossy: ProductData,
-    },
+    InvalidEncoding { column: Option<String>, lossy: Cells },
     /// The record is over [`MAX_RECORD_BYTES`] raw bytes: nothing of it was kept.
     TooLarge { bytes: u64 },
 }
 
 impl RowOutcome {
-    /// The cells to store with the row: parsed or best-effort.
-    pub fn product_data(&self) -> &ProductData {
+    /// The cells to store with the row, parsed or best-effort, as a map.
+    pub fn product_data(&self) -> ProductData {
         match self {
-            RowOutcome::Parsed(data) => data,
-            RowOutcome::Malformed { lossy, .. } => lossy,
-            RowOutcome::InvalidEncoding { lossy, .. } => lossy,
-            RowOutcome::TooLarge { .. } => &NOTHING,
+            RowOutcome::Parsed(cells) | RowOutcome::InvalidEncoding { lossy: cells, .. } => {
+                cells.to_product_data()
+            }
+            RowOutcome::Malformed { .. } | RowOutcome::TooLarge { .. } => ProductData::new(),
         }
     }
 
     /// The cells, owned.
-    pub fn into_product_data(self) -> ProductData {
+    pub fn into_cells(self) -> Cells {
         match self {
-            RowOutcome::Parsed(data) => data,
-            RowOutcome::Malformed { lossy, .. } | RowOutcome::InvalidEncoding { lossy, .. } => lossy,
-            RowOutcome::TooLarge { .. } => ProductData::new(),
+            RowOutcome::Parsed(cells) | RowOutcome::InvalidEncoding { lossy: cells, .. } => cells,
+            RowOutcome::Malformed { .. } | RowOutcome::TooLarge { .. } => Cells::none(),
         }
     }
 
@@ -100,7 +90,6 @@ impl RowOutcome {
             RowOutcome::Malformed {
                 field_count,
                 expected,
-                ..
             } => {
                 let fields = |n: usize| if n == 1 { "field" } else { "fields" };
                 Some(RowError::new(
@@ -175,14 +164,14 @@ impl<R> fmt::Debug for HeaderOutcome<R> {
 /// The data rows of a CSV, read one at a time.
 pub struct CsvRows<R> {
     records: RecordReader<R>,
-    columns: Vec<String>,
+    columns: Arc<Columns>,
     rows_read: u64,
 }
 
 impl<R> fmt::Debug for CsvRows<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CsvRows")
-            .field("columns", &self.columns)
+            .field("columns", &self.columns.names())
             .field("rows_read", &self.rows_read)
             .finish_non_exhaustive()
     }
@@ -237,7 +226,7 @@ impl<R: AsyncRead + Unpin + Send> CsvRows<R> {
         }
         match Header::new(raw) {
             Ok(header) => {
-                let columns = header.columns.clone();
+                let columns = Columns::new(header.columns.clone());
                 Ok(HeaderOutcome::Ready(
                     header,
                     CsvRows {
@@ -275,7 +264,7 @@ impl<R: AsyncRead + Unpin + Send> CsvRows<R> {
 
     /// The header's normalised names, in file order.
     pub fn columns(&self) -> &[String] {
-        &self.columns
+        self.columns.names()
     }
 
     /// Heap the reader's buffers hold now; never more than [`MAX_BUFFER_BYTES`].
@@ -284,46 +273,57 @@ impl<R: AsyncRead + Unpin + Send> CsvRows<R> {
     }
 
     fn classify(&self) -> RowOutcome {
-        let expected = self.columns.len();
-        let mut cells = Vec::with_capacity(expected);
+        let (bytes, ends) = (self.records.field_bytes(), self.records.field_ends());
+        // Most rows: the whole record is UTF-8 and no field ends inside a character, so
+        // every field is UTF-8; the cells are the record's bytes as they are.
+        if let Ok(text) = std::str::from_utf8(bytes) {
+            if let Some(cells) = Cells::from_fields(&self.columns, text, ends) {
+                return RowOutcome::Parsed(cells);
+            }
+            // Refused for its field count, unless a field ends inside a character.
+            if ends.iter().all(|&end| text.is_char_boundary(end)) {
+                return self.malformed(ends.len());
+            }
+        }
+        self.classify_invalid()
+    }
+
+    /// A row with a field that is not UTF-8: its cells decoded with U+FFFD in place of
+    /// the bad bytes.
+    fn classify_invalid(&self) -> RowOutcome {
+        let mut text = String::new();
+        let mut ends = Vec::with_capacity(self.columns.names().len());
         let mut first_bad: Option<usize> = None;
         for (i, field) in self.records.fields().enumerate() {
             match std::str::from_utf8(field) {
-                Ok(text) => cells.push(text.to_string()),
+                Ok(cell) => text.push_str(cell),
                 Err(_) => {
                     first_bad.get_or_insert(i);
-                    cells.push(String::from_utf8_lossy(field).into_owned());
+                    text.push_str(&String::from_utf8_lossy(field));
                 }
             }
+            ends.push(text.len());
         }
-        let field_count = cells.len();
-        let keyed = |cells: Vec<String>| -> ProductData {
-            if cells.len() != expected {
-                return ProductData::new();
-            }
-            let mut data = ProductData::new();
-            for (name, cell) in self.columns.iter().zip(cells) {
-                if !name.is_empty() {
-                    data.entry(name.clone()).or_insert(cell);
-                }
-            }
-            data
+        let Some(i) = first_bad else {
+            // Unreachable from `classify` (its fast path takes every row whose fields
+            // are all UTF-8), kept exact all the same.
+            return match Cells::from_fields(&self.columns, &text, &ends) {
+                Some(cells) => RowOutcome::Parsed(cells),
+                None => self.malformed(ends.len()),
+            };
         };
-        if let Some(i) = first_bad {
-            let column = self.columns.get(i).filter(|c| !c.is_empty()).cloned();
-            return RowOutcome::InvalidEncoding {
-                column,
-                lossy: keyed(cells),
-            };
+        let column = self.columns.names().get(i).filter(|c| !c.is_empty()).cloned();
+        RowOutcome::InvalidEncoding {
+            column,
+            lossy: Cells::from_fields(&self.columns, &text, &ends).unwrap_or_else(Cells::none),
         }
-        if field_count != expected {
-            return RowOutcome::Malformed {
-                field_count,
-                expected,
-                lossy: ProductData::new(),
-            };
+    }
+
+    fn malformed(&self, field_count: usize) -> RowOutcome {
+        RowOutcome::Malformed {
+            field_count,
+            expected: self.columns.names().len(),
         }
-        RowOutcome::Parsed(keyed(cells))
     }
 }
 

@@ -98,6 +98,16 @@ impl<R: AsyncRead + Unpin> RecordReader<R> {
         })
     }
 
+    /// The unquoted bytes of the last record's fields, laid end to end.
+    pub fn field_bytes(&self) -> &[u8] {
+        self.output.get(..self.out_len).unwrap_or_default()
+    }
+
+    /// Where each field of the last record ends in [`RecordReader::field_bytes`].
+    pub fn field_ends(&self) -> &[usize] {
+        self.ends.get(..self.ends_len).unwrap_or_default()
+    }
+
     /// Heap held by the buffers now; never more than [`MAX_BUFFER_BYTES`].
     pub fn buffer_bytes(&self) -> usize {
         self.input.len() + self.output.capacity() + self.ends.capacity() * std::mem::size_of::<usize>()

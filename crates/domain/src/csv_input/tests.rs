@@ -26,11 +26,12 @@ async fn read_all(bytes: &'static [u8]) -> (Header, Vec<Row>) {
     (header, all)
 }
 
-fn data(pairs: &[(&str, &str)]) -> ProductData {
+fn data(pairs: &[(&str, &str)]) -> Cells {
     pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+        .collect::<ProductData>()
+        .into()
 }
 
 fn leak(s: String) -> &'static [u8] {
@@ -184,7 +185,6 @@ async fn field_count_mismatch_is_malformed_and_blank_lines_are_skipped() {
         RowOutcome::Malformed {
             field_count: 5,
             expected: 6,
-            lossy: ProductData::new()
         }
     );
     assert!(matches!(
@@ -211,8 +211,8 @@ async fn an_invalid_utf8_row_does_not_stop_later_rows() {
     match &rows[0].outcome {
         RowOutcome::InvalidEncoding { column, lossy } => {
             assert_eq!(column.as_deref(), Some("product_name"));
-            assert_eq!(lossy.get("product_name").map(String::as_str), Some("Caf\u{fffd}"));
-            assert_eq!(lossy.get("sku").map(String::as_str), Some("C-1"));
+            assert_eq!(lossy.get("product_name"), Some("Caf\u{fffd}"));
+            assert_eq!(lossy.get("sku"), Some("C-1"));
         }
         other => panic!("expected InvalidEncoding, got {other:?}"),
     }
@@ -221,7 +221,7 @@ async fn an_invalid_utf8_row_does_not_stop_later_rows() {
         rows[1].outcome,
         RowOutcome::InvalidEncoding {
             column: Some("product_name".into()),
-            lossy: ProductData::new()
+            lossy: Cells::none()
         }
     );
     let err = rows[1].outcome.row_error();
@@ -704,7 +704,6 @@ fn each_unreadable_row_has_one_row_level_error_saying_what_to_do() {
     let one = error(RowOutcome::Malformed {
         field_count: 1,
         expected: 6,
-        lossy: ProductData::new(),
     });
     assert_eq!(
         (one.error_type, one.column.as_str()),
@@ -718,7 +717,6 @@ fn each_unreadable_row_has_one_row_level_error_saying_what_to_do() {
     let three = error(RowOutcome::Malformed {
         field_count: 3,
         expected: 6,
-        lossy: ProductData::new(),
     });
     assert!(three
         .message
@@ -726,7 +724,7 @@ fn each_unreadable_row_has_one_row_level_error_saying_what_to_do() {
 
     let in_column = error(RowOutcome::InvalidEncoding {
         column: Some("product_name".into()),
-        lossy: ProductData::new(),
+        lossy: Cells::none(),
     });
     assert_eq!(in_column.error_type, ErrorCode::InvalidEncoding);
     assert_eq!(
@@ -737,7 +735,7 @@ fn each_unreadable_row_has_one_row_level_error_saying_what_to_do() {
     for column in [None, Some(String::new())] {
         let nowhere = error(RowOutcome::InvalidEncoding {
             column,
-            lossy: ProductData::new(),
+            lossy: Cells::none(),
         });
         assert!(
             nowhere.message.starts_with("row is not valid UTF-8 text; save"),
@@ -748,7 +746,7 @@ fn each_unreadable_row_has_one_row_level_error_saying_what_to_do() {
     let large = error(too_large(70_000));
     assert_eq!(large.error_type, ErrorCode::RowTooLarge);
     assert!(large.message.starts_with("row is 70000 bytes long;"));
-    assert_eq!(RowOutcome::Parsed(ProductData::new()).row_error(), None);
+    assert_eq!(RowOutcome::Parsed(Cells::none()).row_error(), None);
 }
 
 #[test]
@@ -756,21 +754,55 @@ fn the_cells_kept_are_the_parsed_or_best_effort_ones_and_none_of_a_too_large_row
     let cells = data(&[("sku", "A"), ("price", "1")]);
     for outcome in [
         RowOutcome::Parsed(cells.clone()),
-        RowOutcome::Malformed {
-            field_count: 1,
-            expected: 2,
-            lossy: cells.clone(),
-        },
         RowOutcome::InvalidEncoding {
             column: None,
             lossy: cells.clone(),
         },
     ] {
-        assert_eq!(outcome.product_data(), &cells);
-        assert_eq!(outcome.into_product_data(), cells);
+        assert_eq!(outcome.product_data(), cells.to_product_data());
+        assert_eq!(outcome.into_cells(), cells);
     }
+    let malformed = RowOutcome::Malformed {
+        field_count: 1,
+        expected: 2,
+    };
+    assert!(malformed.product_data().is_empty());
+    assert!(malformed.into_cells().is_empty());
     assert!(too_large(70_000).product_data().is_empty());
-    assert!(too_large(70_000).into_product_data().is_empty());
+    assert!(too_large(70_000).into_cells().is_empty());
+}
+
+/// A record that is UTF-8 as a whole, but a field ends inside a character (its lead
+/// byte ends one field, its continuation byte starts the next): neither field is UTF-8,
+/// so the row is `INVALID_ENCODING`, whatever its field count.
+#[tokio::test]
+async fn a_character_split_across_two_fields_is_invalid_encoding() {
+    for input in [
+        &b"sku,b\n\xC3,\xA9\nA,1\n"[..],
+        &b"sku,b\n\"\xC3\",\"\xA9\"\nA,1\n"[..],
+    ] {
+        let (_, rows) = read_all(input).await;
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            rows[0].outcome,
+            RowOutcome::InvalidEncoding {
+                column: Some("sku".into()),
+                lossy: data(&[("sku", "\u{fffd}"), ("b", "\u{fffd}")])
+            }
+        );
+        assert_eq!(
+            rows[1].outcome,
+            RowOutcome::Parsed(data(&[("sku", "A"), ("b", "1")]))
+        );
+    }
+    let (_, rows) = read_all(b"sku,b\n\xC3,\xA9,x\n").await;
+    assert_eq!(
+        rows[0].outcome,
+        RowOutcome::InvalidEncoding {
+            column: Some("sku".into()),
+            lossy: Cells::none()
+        }
+    );
 }
 
 #[tokio::test]

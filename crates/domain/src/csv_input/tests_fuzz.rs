@@ -202,21 +202,40 @@ fn check(data: Vec<u8>, sizes: Vec<usize>) -> Result<(), TestCaseError> {
             prop_assert!(row.outcome.product_data().is_empty());
             continue;
         }
-        if record.fields.iter().any(|f| std::str::from_utf8(f).is_err()) {
-            prop_assert_eq!(code, Some(ErrorCode::InvalidEncoding));
-            continue;
-        }
-        if record.fields.len() != expected_header.columns.len() {
-            prop_assert_eq!(code, Some(ErrorCode::MalformedRow));
-            continue;
-        }
+        // The model's cells, bad bytes as U+FFFD; none when the count is wrong.
+        let columns = &expected_header.columns;
         let mut cells = ProductData::new();
-        for (name, field) in expected_header.columns.iter().zip(&record.fields) {
-            if !name.is_empty() {
-                cells.insert(name.clone(), String::from_utf8_lossy(field).into_owned());
+        if record.fields.len() == columns.len() {
+            for (name, field) in columns.iter().zip(&record.fields) {
+                if !name.is_empty() {
+                    cells.insert(name.clone(), String::from_utf8_lossy(field).into_owned());
+                }
             }
         }
-        prop_assert_eq!(&row.outcome, &RowOutcome::Parsed(cells));
+        if let Some(bad) = record.fields.iter().position(|f| std::str::from_utf8(f).is_err()) {
+            prop_assert_eq!(code, Some(ErrorCode::InvalidEncoding));
+            let column = columns.get(bad).filter(|c| !c.is_empty()).cloned();
+            prop_assert_eq!(
+                &row.outcome,
+                &RowOutcome::InvalidEncoding {
+                    column,
+                    lossy: cells.into()
+                }
+            );
+            continue;
+        }
+        if record.fields.len() != columns.len() {
+            prop_assert_eq!(code, Some(ErrorCode::MalformedRow));
+            prop_assert_eq!(
+                &row.outcome,
+                &RowOutcome::Malformed {
+                    field_count: record.fields.len(),
+                    expected: columns.len()
+                }
+            );
+            continue;
+        }
+        prop_assert_eq!(&row.outcome, &RowOutcome::Parsed(cells.into()));
     }
     Ok(())
 }
@@ -241,6 +260,9 @@ const TOKENS: &[&[u8]] = &[
     b"\0",
     b"\xFF",
     b"\xC3",
+    // A continuation byte: after a lead byte in another field, the record is UTF-8 as a
+    // whole but neither field is.
+    b"\xA9",
     "é".as_bytes(),
     BOM,
     b"sku",

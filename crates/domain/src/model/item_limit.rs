@@ -10,13 +10,13 @@
 //! shortened errors ≤ 1,000 × (≈ 130 bytes + the column name twice, ≤ 20 characters
 //! once) ≤ 130 KB + 2 × 64 KiB; the steps below always end under the limit.
 
-use super::UploadRecord;
+use super::{Cells, RecordStatus, UploadRecord};
 use crate::validation::{messages, KNOWN_COLUMNS};
 
 /// DynamoDB's item size limit.
 pub const ITEM_LIMIT_BYTES: usize = 400 * 1024;
 /// What an item may use: the limit less a margin for our count's approximations.
-const BUDGET_BYTES: usize = ITEM_LIMIT_BYTES - 4 * 1024;
+pub(super) const BUDGET_BYTES: usize = ITEM_LIMIT_BYTES - 4 * 1024;
 /// A number's size is about 1 byte per 2 significant digits plus 1 (38 digits at most).
 const NUMBER_BYTES: usize = 20;
 /// A list or map costs 3 bytes, and each of its elements 1 more.
@@ -26,26 +26,15 @@ const ELEMENT_BYTES: usize = 1;
 /// The item's size as DynamoDB counts it (its published rules: names and values in
 /// UTF-8 bytes, numbers at their largest), with the attribute names serde gives it.
 pub fn item_size(record: &UploadRecord) -> usize {
-    let string = |name: &str, value: &str| name.len() + value.len();
-    let number = |name: &str| name.len() + NUMBER_BYTES;
-    let mut size = string("upload_id", &record.upload_id)
-        + string("record_id", &record.record_id)
-        + string("vendor_id", &record.vendor_id)
-        + string("file_name", &record.file_name)
-        + number("row_number")
-        + string("status", record.status.as_str())
-        + string("created_at", &record.created_at)
-        + string("updated_at", &record.updated_at)
-        + number("ttl");
-    if !record.product_data.is_empty() {
-        size += "product_data".len()
-            + COLLECTION_BYTES
-            + record
-                .product_data
-                .iter()
-                .map(|(k, v)| ELEMENT_BYTES + string(k, v))
-                .sum::<usize>();
-    }
+    let mut size = core_size(&Core {
+        upload_id: &record.upload_id,
+        record_id_len: record.record_id.len(),
+        vendor_id: &record.vendor_id,
+        file_name: &record.file_name,
+        status: record.status,
+        created_at: &record.created_at,
+        updated_at: &record.updated_at,
+    }) + cells_size(record.product_data.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     if let Some(code) = record.error_type {
         size += string("error_type", code.as_str());
     }
@@ -66,6 +55,62 @@ pub fn item_size(record: &UploadRecord) -> usize {
                 .sum::<usize>();
     }
     size
+}
+
+fn string(name: &str, value: &str) -> usize {
+    name.len() + value.len()
+}
+
+fn number(name: &str) -> usize {
+    name.len() + NUMBER_BYTES
+}
+
+/// The attributes every item has.
+pub(super) struct Core<'a> {
+    pub upload_id: &'a str,
+    pub record_id_len: usize,
+    pub vendor_id: &'a str,
+    pub file_name: &'a str,
+    pub status: RecordStatus,
+    pub created_at: &'a str,
+    pub updated_at: &'a str,
+}
+
+pub(super) fn core_size(core: &Core<'_>) -> usize {
+    string("upload_id", core.upload_id)
+        + "record_id".len()
+        + core.record_id_len
+        + string("vendor_id", core.vendor_id)
+        + string("file_name", core.file_name)
+        + number("row_number")
+        + string("status", core.status.as_str())
+        + string("created_at", core.created_at)
+        + string("updated_at", core.updated_at)
+        + number("ttl")
+}
+
+/// `product_data`'s size: nothing when it has no cells (the attribute is left out).
+fn cells_size<'a>(cells: impl Iterator<Item = (&'a str, &'a str)>) -> usize {
+    let (mut count, mut names, mut values) = (0, 0, 0);
+    for (name, value) in cells {
+        count += 1;
+        names += name.len();
+        values += value.len();
+    }
+    product_data_size(count, names, values)
+}
+
+/// `product_data`'s size for a parsed row's cells.
+pub(super) fn row_cells_size(cells: &Cells) -> usize {
+    let (names, values) = cells.named_bytes();
+    product_data_size(cells.len(), names, values)
+}
+
+fn product_data_size(count: usize, names: usize, values: usize) -> usize {
+    if count == 0 {
+        return 0;
+    }
+    "product_data".len() + COLLECTION_BYTES + count * ELEMENT_BYTES + names + values
 }
 
 impl UploadRecord {

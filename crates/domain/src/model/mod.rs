@@ -1,8 +1,12 @@
 //! The items and rows the pipeline passes between functions.
 
+mod cells;
 mod item_limit;
+mod row_item;
 
+pub use cells::{Cells, CellsByName, Columns};
 pub use item_limit::{item_size, ITEM_LIMIT_BYTES};
+pub use row_item::{ItemStamp, NewItem, RowItem, WriteItem};
 
 use crate::codes::ErrorCode;
 use serde::{Deserialize, Serialize};

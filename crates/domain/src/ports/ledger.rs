@@ -5,11 +5,11 @@
 
 use crate::codes::ErrorCode;
 use crate::error::PortError;
-use crate::model::{ProductData, RowError, UploadRecord};
+use crate::model::{CellsByName, ProductData, RowError, UploadRecord};
 use crate::report::ReportLine;
 use crate::text::for_storage;
 use crate::upload::{UploadEvent, UploadStatus};
-use crate::validation::{owned_value, CLAIMED_COLUMNS};
+use crate::validation::{owned_cell, CLAIMED_COLUMNS};
 use crate::vendor::VendorStatus;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -31,11 +31,11 @@ pub struct Claim {
 
 impl Claim {
     /// The values row `row_number` owns in the columns that must be unique within the
-    /// file ([`CLAIMED_COLUMNS`]), as [`owned_value`] decides them (so never a value
+    /// file ([`CLAIMED_COLUMNS`]), as [`crate::validation::owned_value`] decides them (so never a value
     /// with a control character, nor one longer than the column allows).
-    pub fn of_row(row_number: u64, data: &ProductData) -> impl Iterator<Item = Claim> + '_ {
+    pub fn of_row<C: CellsByName>(row_number: u64, cells: &C) -> impl Iterator<Item = Claim> + '_ {
         CLAIMED_COLUMNS.into_iter().filter_map(move |column| {
-            owned_value(data, column).map(|value| Claim {
+            owned_cell(cells.cell(column)?).map(|value| Claim {
                 column,
                 value: value.to_string(),
                 row_number,

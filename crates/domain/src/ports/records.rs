@@ -1,7 +1,7 @@
 //! The `UploadRecords` table.
 
 use crate::error::PortError;
-use crate::model::{RecordStatus, UploadRecord};
+use crate::model::{RecordStatus, UploadRecord, WriteItem};
 use async_trait::async_trait;
 use std::collections::HashSet;
 
@@ -34,10 +34,10 @@ pub struct ItemPage {
 pub trait RecordStore: Send + Sync {
     /// The first write of items: each is written only if it does not exist yet (an item
     /// a duplicate parse finds already there, perhaps already decided, is left alone).
-    async fn put_new(&self, records: &[UploadRecord]) -> Result<(), PortError>;
+    async fn put_new<T: WriteItem>(&self, records: &[T]) -> Result<(), PortError>;
     /// Writes the items (new ones, or a status change of existing ones), retrying
     /// throttled and unprocessed items; an error means some items may not be written.
-    async fn put_all(&self, records: &[UploadRecord]) -> Result<(), PortError>;
+    async fn put_all<T: WriteItem>(&self, records: &[T]) -> Result<(), PortError>;
     /// The upload's items with this status, a page at a time (`StatusIndex`).
     async fn page_by_status(
         &self,

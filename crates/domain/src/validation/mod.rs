@@ -120,11 +120,15 @@ pub fn dedup_key<'a>(data: &'a ProductData, column: &str) -> Option<&'a str> {
 /// `DUPLICATE_IN_FILE`, so owning it could never decide anything). The one definition
 /// used by the parser's claims and the validator's duplicate facts.
 pub fn owned_value<'a>(data: &'a ProductData, column: &str) -> Option<&'a str> {
-    let raw = data.get(column)?;
+    owned_cell(data.get(column)?)
+}
+
+/// [`owned_value`] of a cell's raw value.
+pub fn owned_cell(raw: &str) -> Option<&str> {
     if first_forbidden(raw).is_some() {
         return None;
     }
-    dedup_key(data, column).filter(|v| v.chars().count() <= CLAIMED_MAX_CHARS)
+    Some(raw.trim()).filter(|v| !v.is_empty() && v.chars().count() <= CLAIMED_MAX_CHARS)
 }
 
 /// Collects at most one error per column.

@@ -2,21 +2,22 @@
 
 use super::{lock, Memory};
 use async_trait::async_trait;
-use domain::model::{item_size, RecordStatus, UploadRecord, ITEM_LIMIT_BYTES};
+use domain::model::{item_size, RecordStatus, UploadRecord, WriteItem, ITEM_LIMIT_BYTES};
 use domain::ports::{ItemPage, RecordStore, StoredItem};
 use domain::PortError;
 use std::collections::HashSet;
 
 #[async_trait]
 impl RecordStore for Memory {
-    async fn put_new(&self, records: &[UploadRecord]) -> Result<(), PortError> {
-        for r in records {
+    async fn put_new<T: WriteItem>(&self, records: &[T]) -> Result<(), PortError> {
+        let records: Vec<UploadRecord> = records.iter().map(WriteItem::to_record).collect();
+        for r in &records {
             self.trip("put_new", &r.upload_id)?;
             fits(r)?;
         }
         let mut items = lock(&self.items)?;
         let mut written = Vec::new();
-        for r in records {
+        for r in &records {
             let key = (r.upload_id.clone(), r.record_id.clone());
             if let std::collections::btree_map::Entry::Vacant(slot) = items.entry(key) {
                 slot.insert(r.clone());
@@ -27,16 +28,17 @@ impl RecordStore for Memory {
         Ok(())
     }
 
-    async fn put_all(&self, records: &[UploadRecord]) -> Result<(), PortError> {
-        for r in records {
+    async fn put_all<T: WriteItem>(&self, records: &[T]) -> Result<(), PortError> {
+        let records: Vec<UploadRecord> = records.iter().map(WriteItem::to_record).collect();
+        for r in &records {
             self.trip("put_all", &r.upload_id)?;
             fits(r)?;
         }
         let mut items = lock(&self.items)?;
-        for r in records {
+        for r in &records {
             items.insert((r.upload_id.clone(), r.record_id.clone()), r.clone());
         }
-        lock(&self.puts)?.push(records.to_vec());
+        lock(&self.puts)?.push(records);
         Ok(())
     }
 
