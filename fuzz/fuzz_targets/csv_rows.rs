@@ -1,5 +1,6 @@
 //! Any bytes as a vendor's CSV: the reader and the row rules must give every input a
-//! coded verdict without panicking, with bounded buffers and items that fit DynamoDB.
+//! coded verdict without panicking, with bounded buffers and items that fit DynamoDB,
+//! and a parsed row's lean item (`RowItem`) must be the record it stands for.
 //! The first input byte picks the read size (records straddle reads).
 
 #![no_main]

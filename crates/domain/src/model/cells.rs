@@ -275,8 +275,8 @@ mod tests {
         let cols = columns(&["sku", "name", ""]);
         let cells = Cells::from_fields(&cols, "S-1Mouse, \"big\"x", &[3, 15, 16]).expect("cells");
         assert_eq!(
-            serde_json::to_value(&cells).ok(),
-            serde_json::to_value(cells.to_product_data()).ok()
+            serde_json::to_value(&cells).expect("serialises"),
+            serde_json::to_value(cells.to_product_data()).expect("serialises")
         );
         assert_ne!(
             cells,

@@ -250,8 +250,8 @@ mod tests {
         for row in rows {
             let record = row.to_record();
             assert_eq!(
-                serde_json::to_value(&row).ok(),
-                serde_json::to_value(&record).ok(),
+                serde_json::to_value(&row).expect("serialises"),
+                serde_json::to_value(&record).expect("serialises"),
                 "row {}",
                 row.row_number()
             );
@@ -300,6 +300,42 @@ mod tests {
                 assert_eq!(record.product_data.keys().collect::<Vec<_>>(), ["sku"]);
             }
             NewItem::Row(_) => panic!("kept whole over the limit"),
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(crate::proptest_cases(256)))]
+
+        /// Any header (blank names included; a repeated name made blank, as a header
+        /// never repeats one) and any cells: the lean item is written, and counted, as
+        /// the record it stands for.
+        #[test]
+        fn any_row_item_is_written_and_counted_as_its_record(
+            fields in proptest::collection::vec(("[a-cé]{0,3}", "\\PC{0,6}"), 0..24),
+            row_number in 0u64..20_000_000,
+        ) {
+            let mut seen = std::collections::HashSet::new();
+            let names: Vec<String> = fields
+                .iter()
+                .map(|(name, _)| if seen.insert(name.clone()) { name.clone() } else { String::new() })
+                .collect();
+            let text: String = fields.iter().map(|(_, value)| value.as_str()).collect();
+            let ends: Vec<usize> = fields
+                .iter()
+                .scan(0, |end, (_, value)| {
+                    *end += value.len();
+                    Some(*end)
+                })
+                .collect();
+            let cells = Cells::from_fields(&Columns::new(names), &text, &ends).expect("cells");
+            let row = RowItem::new(&stamp(), row_number, cells);
+            let record = row.to_record();
+            proptest::prop_assert_eq!(
+                serde_json::to_value(&row).expect("serialises"),
+                serde_json::to_value(&record).expect("serialises")
+            );
+            proptest::prop_assert_eq!(row.size(), item_size(&record));
+            proptest::prop_assert_eq!(row.cells().len(), record.product_data.len());
         }
     }
 }
