@@ -102,6 +102,21 @@ pub const DEFAULT_PARSE_LEASE: std::time::Duration = std::time::Duration::from_s
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 100 * 1024 * 1024;
 /// UploadRecords items expire this many days after their upload.
 pub const DEFAULT_RECORD_TTL_DAYS: i64 = 30;
+/// The longest `RECORD_TTL_DAYS` taken: a century. Item timestamps are the event's time
+/// plus this many days, and a date past chrono's range would panic in every invocation.
+pub const MAX_RECORD_TTL_DAYS: i64 = 36_500;
+
+/// `RECORD_TTL_DAYS`, refused at start-up unless 1 to [`MAX_RECORD_TTL_DAYS`].
+fn record_ttl_days(src: &(impl Source + ?Sized)) -> Result<i64, ConfigError> {
+    let days = parsed_or(src, RECORD_TTL_DAYS, DEFAULT_RECORD_TTL_DAYS)?;
+    if !(1..=MAX_RECORD_TTL_DAYS).contains(&days) {
+        return Err(ConfigError::Invalid {
+            name: RECORD_TTL_DAYS.to_string(),
+            reason: format!("{days}: a number of days from 1 to {MAX_RECORD_TTL_DAYS}"),
+        });
+    }
+    Ok(days)
+}
 
 pub const UPLOAD_TOPIC_ARN: &str = "UPLOAD_TOPIC_ARN";
 pub const VENDOR_API_URL: &str = "VENDOR_API_URL";
@@ -266,7 +281,7 @@ impl PipelineConfig {
             )?,
             upload_bucket: required(src, UPLOAD_BUCKET, "the bucket holding uploads/ and reports/")?,
             max_upload_bytes: parsed_or(src, MAX_UPLOAD_BYTES, DEFAULT_MAX_UPLOAD_BYTES)?,
-            record_ttl_days: parsed_or(src, RECORD_TTL_DAYS, DEFAULT_RECORD_TTL_DAYS)?,
+            record_ttl_days: record_ttl_days(src)?,
             database: DatabaseConfig::from_source(src)?,
             session_limits: SessionLimits::from_source(src)?,
             parse_lease: duration_or(src, PARSE_LEASE, DEFAULT_PARSE_LEASE)?,
@@ -350,6 +365,31 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(msg.contains("UPLOAD_RECORDS_TABLE"), "{msg}");
+    }
+
+    #[test]
+    fn a_record_ttl_outside_1_to_36500_days_is_refused_at_start_up() {
+        let base = [
+            ("UPLOAD_RECORDS_TABLE", "t"),
+            ("UPLOAD_BUCKET", "b"),
+            ("DATABASE_URL", "postgres://x"),
+        ];
+        for (value, ok) in [
+            ("1", true),
+            ("36500", true),
+            ("0", false),
+            ("-3", false),
+            ("99999999999", false),
+        ] {
+            let mut env = base.to_vec();
+            env.push((RECORD_TTL_DAYS, value));
+            let got = PipelineConfig::from_source(env.as_slice());
+            match (ok, got) {
+                (true, Ok(config)) => assert_eq!(config.record_ttl_days.to_string(), value),
+                (false, Err(ConfigError::Invalid { name, .. })) => assert_eq!(name, RECORD_TTL_DAYS),
+                (_, other) => panic!("{value}: {other:?}"),
+            }
+        }
     }
 
     #[test]
