@@ -21,6 +21,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// The first line of the validator's write: one statement per batch that records its
+/// verdicts and products and commits as it ends (`adapters::postgres` sends its text
+/// every time). The proxy watches for it.
+const COMMIT_BATCH: &str = "-- commit_batch\n";
+
 /// Invocations of one batch before the mapping gives up on it (MaximumRetryAttempts + 1).
 fn attempts_per_batch() -> usize {
     let settings = devstack::esm::settings_for("StreamValidatorFunction").expect("mapping");
@@ -163,11 +168,12 @@ async fn a_function_timeout_in_the_middle_of_a_batch_is_redelivered_and_complete
     let (event, upload_id) = put_with_event(&stack, &format!("uploads/VEND001/{p}.csv"), file.body).await;
     stack.invoke_parser(&event).await.expect("parse");
 
-    // The first COMMIT reaches the database, but its answer is held: the invocation runs
-    // out of time with its verdicts durable and none of its items marked.
+    // The first batch's write (one statement, named `commit_batch` on its first line,
+    // committed as it ends) reaches the database, but its answer is held: the invocation
+    // runs out of time with its verdicts durable and none of its items marked.
     let (proxy, url) = database_proxy().await;
     let proxy = Arc::new(proxy);
-    proxy.hold_answers_after("COMMIT");
+    proxy.hold_answers_after(COMMIT_BATCH);
     let ports = Ports::with_database(&url).await;
     let timeouts = Arc::new(AtomicUsize::new(0));
     let at_timeout: Arc<Mutex<Option<(i64, usize)>>> = Arc::default();
@@ -318,6 +324,83 @@ async fn a_lock_held_by_another_session_fails_the_batch_promptly_and_the_redeliv
     assert_exact(&stack, &db, &upload_id, file.expect).await;
 }
 
+/// Two deliveries of one batch at once (a retry while the first still runs, a bisected
+/// half beside the whole): both read the batch's context before either writes; the
+/// second write waits on the upload's lock, finds every row decided, and takes the
+/// verdicts that stand from what the first committed. Each row is recorded and counted
+/// once, and both deliveries succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_deliveries_of_one_batch_at_once_record_and_count_each_row_once() {
+    let _serial = serial().await;
+    let stack = stack().await;
+    let db = pg().await;
+    let p = unique("TWICE");
+    let file = csv_file(&p, 40, 8, 0);
+
+    let arn = stack.stream_arn().await.expect("stream");
+    let from = snapshot(&stack).await;
+    let (event, upload_id) = put_with_event(&stack, &format!("uploads/VEND001/{p}.csv"), file.body).await;
+    stack.invoke_parser(&event).await.expect("parse");
+    let pending = items(&stack, &upload_id).await;
+    assert_eq!(pending.len(), 40);
+
+    // Another session holds the upload's row until both writes wait on it, so neither
+    // delivery can write before the other has read.
+    let mut other = pg().await;
+    let lock = other.transaction().await.expect("begin");
+    lock.query_one(
+        "SELECT 1 FROM upload_history WHERE upload_id = $1 FOR UPDATE",
+        &[&upload_id],
+    )
+    .await
+    .expect("lock");
+    let (first, second) = (
+        Ports::with_database(&database_url()).await,
+        Ports::with_database(&database_url()).await,
+    );
+    let release = async {
+        let waiting = "SELECT count(*) FROM pg_stat_activity
+                       WHERE wait_event_type = 'Lock' AND query LIKE $1 || '%'";
+        let both_wait = async {
+            while db
+                .query_one(waiting, &[&COMMIT_BATCH])
+                .await
+                .expect("activity")
+                .get::<_, i64>(0)
+                < 2
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(60), both_wait)
+            .await
+            .expect("both writes wait on the upload's lock");
+        lock.rollback().await.expect("release the lock");
+    };
+    let (one, two) = (first.validator(), second.validator());
+    let (one, two, ()) = tokio::join!(
+        one.validate_items(&upload_id, &pending),
+        two.validate_items(&upload_id, &pending),
+        release,
+    );
+    one.expect("the first delivery");
+    two.expect("the second delivery");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM upload_rows WHERE upload_id = $1",
+            &upload_id
+        )
+        .await,
+        40,
+        "one verdict per row"
+    );
+
+    // The error rows' MODIFY events reach the error processor through the real stream.
+    stack.drain(&arn, &from, &upload_id, false).await.expect("drain");
+    assert_exact(&stack, &db, &upload_id, file.expect).await;
+}
+
 /// The built stream-validator, as Lambda runs it: killed when its invocation runs out of
 /// time (its process, pool and open connections gone), then the same batch redelivered
 /// to a fresh process.
@@ -337,14 +420,14 @@ async fn the_validator_binary_killed_at_its_timeout_mid_batch_and_the_redelivere
     assert_eq!(pending.len(), 100);
     let batch = insert_batch_json(&pending);
 
-    // Its COMMIT reaches the database, the answer never reaches the function: the
-    // invocation runs out of time with its verdicts durable and no item marked.
+    // Its write reaches the database and commits, the answer never reaches the function:
+    // the invocation runs out of time with its verdicts durable and no item marked.
     let (proxy, url) = database_proxy().await;
-    proxy.hold_answers_after("COMMIT");
+    proxy.hold_answers_after(COMMIT_BATCH);
     let (proxied, direct) = (env_with_database(&url), env_with_database(&database_url()));
     let validator = binary("stream-validator", "stream-validator");
     // Lambda's timeout strikes while the function waits for that answer: once the
-    // COMMIT is seen (however slow the machine), the invocation is dropped and with it
+    // write is seen (however slow the machine), the invocation is dropped and with it
     // the process (`kill_on_drop`).
     let commit_seen = async {
         while proxy.fired() == 0 {

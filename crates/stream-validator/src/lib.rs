@@ -3,7 +3,7 @@
 //!
 //! Per batch, per upload: one set of PostgreSQL reads (verdicts already decided,
 //! in-file owners, SKU holders, categories, the file's columns), the rules applied in
-//! memory, one transaction that records the verdicts and upserts the valid products,
+//! memory, one statement that records the verdicts and upserts the valid products,
 //! and only then the items' status in DynamoDB. A transient fault reports the upload's
 //! records as batch item failures; nothing is marked before it is durable.
 
@@ -57,18 +57,20 @@ where
         };
         let vendor_id = first.vendor_id.clone();
         let numbers: Vec<u64> = rows.iter().map(|r| r.row_number).collect();
-        let mut values: Vec<String> = rows
+        let mut claims: Vec<Claim> = rows
             .iter()
-            .flat_map(|r| Claim::of_row(r.row_number, &r.product_data).map(|c| c.value))
+            .flat_map(|r| Claim::of_row(r.row_number, &r.product_data))
             .collect();
-        values.sort();
-        values.dedup();
+        claims.sort_unstable_by(|a, b| (a.column, &a.value).cmp(&(b.column, &b.value)));
+        claims.dedup_by(|a, b| a.column == b.column && a.value == b.value);
 
-        let ctx = self.catalog.batch_context(upload_id, &numbers, &values).await?;
+        let ctx = self.catalog.batch_context(upload_id, &numbers, &claims).await?;
         let categories = CategorySet::new(ctx.categories.iter().cloned());
-        let mut verdicts: Vec<(u64, Verdict)> = Vec::new();
+        let mut verdicts: Vec<(u64, Verdict)> = Vec::with_capacity(rows.len());
+        let mut judged = std::collections::HashSet::with_capacity(rows.len());
         for r in rows {
-            if ctx.decided.contains_key(&r.row_number) || verdicts.iter().any(|(n, _)| *n == r.row_number) {
+            // A row already decided, or twice in this batch (a redelivered record).
+            if ctx.decided.contains_key(&r.row_number) || !judged.insert(r.row_number) {
                 continue;
             }
             let facts = ctx.duplicate_facts(r);

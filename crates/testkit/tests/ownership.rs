@@ -83,9 +83,8 @@ proptest! {
             for i in &order {
                 mem.register_claims(UPLOAD, flushes[*i]).await.unwrap_or_else(|e| panic!("{e}"));
             }
-            let values: Vec<String> = claims.iter().map(|c| c.value.clone()).collect();
             let rows: Vec<u64> = items.iter().map(|i| i.row_number).collect();
-            mem.batch_context(UPLOAD, &rows, &values).await.unwrap_or_else(|e| panic!("{e}"))
+            mem.batch_context(UPLOAD, &rows, &claims).await.unwrap_or_else(|e| panic!("{e}"))
         });
 
         // The expected owner: the lowest row per (column, trimmed non-blank value).

@@ -1,6 +1,6 @@
 //! The catalog side of validation: what a batch needs to be judged, and the verdicts.
 
-use super::UploadState;
+use super::{Claim, UploadState};
 use crate::error::PortError;
 use crate::model::{ProductData, RowError, UploadRecord};
 use crate::validation::{owned_value, DuplicateFacts, ValidProduct};
@@ -85,17 +85,19 @@ impl BatchContext {
 
 #[async_trait]
 pub trait CatalogStore: Send + Sync {
-    /// One constant set of queries per batch, whatever its size.
+    /// One constant set of queries per batch, whatever its size. `claims` are the
+    /// values the batch's rows carry in the columns unique within the file
+    /// ([`Claim::of_row`]), each (column, value) once.
     async fn batch_context(
         &self,
         upload_id: &str,
         row_numbers: &[u64],
-        values: &[String],
+        claims: &[Claim],
     ) -> Result<BatchContext, PortError>;
-    /// In one transaction: records the verdicts not yet recorded, upserts the newly
-    /// valid products and counts them. Returns the verdict that stands for each row
-    /// (a concurrent delivery may have decided a row first) and the upload as the
-    /// transaction left it.
+    /// Atomically: records the verdicts not yet recorded, upserts the newly valid
+    /// products and counts them. Returns the verdict that stands for each row (a
+    /// concurrent delivery may have decided a row first) and the upload as the write
+    /// left it.
     async fn commit_verdicts(
         &self,
         upload_id: &str,

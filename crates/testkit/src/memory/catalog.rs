@@ -2,7 +2,7 @@
 
 use super::{lock, no_history, pg_text, upsert, Decided, Memory};
 use async_trait::async_trait;
-use domain::ports::{BatchContext, CatalogStore, Committed, StoredVerdict, Verdict};
+use domain::ports::{BatchContext, CatalogStore, Claim, Committed, StoredVerdict, Verdict};
 use domain::PortError;
 use std::collections::HashMap;
 
@@ -12,10 +12,10 @@ impl CatalogStore for Memory {
         &self,
         upload_id: &str,
         row_numbers: &[u64],
-        values: &[String],
+        claims: &[Claim],
     ) -> Result<BatchContext, PortError> {
         self.trip("batch_context", upload_id)?;
-        pg_text(values.iter().map(String::as_str))?;
+        pg_text(claims.iter().map(|c| c.value.as_str()))?;
         let db = lock(&self.db)?;
         let mut ctx = BatchContext::default();
         for n in row_numbers {
@@ -23,14 +23,19 @@ impl CatalogStore for Memory {
                 ctx.decided.insert(*n, d.verdict.clone());
             }
         }
-        for ((upload, column, value), row) in &db.claims {
-            if upload == upload_id && values.contains(value) {
-                ctx.owners.insert((column.clone(), value.clone()), *row);
+        for claim in claims {
+            let key = (
+                upload_id.to_string(),
+                claim.column.to_string(),
+                claim.value.clone(),
+            );
+            if let Some(row) = db.claims.get(&key) {
+                ctx.owners.insert((key.1, key.2), *row);
             }
-        }
-        for value in values {
-            if let Some(holder) = db.sku_holders.get(value) {
-                ctx.sku_holders.insert(value.clone(), holder.clone());
+            if claim.column == "sku" {
+                if let Some(holder) = db.sku_holders.get(&claim.value) {
+                    ctx.sku_holders.insert(claim.value.clone(), holder.clone());
+                }
             }
         }
         ctx.categories = db.categories.clone();
