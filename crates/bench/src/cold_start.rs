@@ -195,18 +195,23 @@ pub async fn run() -> anyhow::Result<Section> {
                     .target("≤ 2×", ms / hello_ms <= 2.0),
             );
         }
+        // Context only: the 10 MB target is the deployed arm64 bootstrap's (below).
         let mb = stripped_size(&bin)? as f64 / 1e6;
         s.line(
-            Line::new(format!("{name}: stripped size"), mb, "MB")
-                .vs("hello-world", hello_mb, mb / hello_mb)
-                .target("≤ 10 MB", mb <= 10.0),
+            Line::new(format!("{name}: stripped size (native, bench-release)"), mb, "MB").vs(
+                "hello-world",
+                hello_mb,
+                mb / hello_mb,
+            ),
         );
     }
     s.note(format!(
         "Native x86_64 binaries of the `bench-release` profile (opt-level 3 like release, \
          without fat LTO, to keep its build short), stripped copies measured. Median of \
          {REPS} starts; each binary gets `.local/env` (no connection is opened before the \
-         first `next`)."
+         first `next`). Their sizes are context: the 10 MB target is checked on what is \
+         deployed, the arm64 bootstraps of `make lambda-build` (release profile, fat LTO); \
+         until this stop these native sizes were checked against it too, and missed."
     ));
     deployed_sizes(&mut s, hello_mb)?;
     s.note(

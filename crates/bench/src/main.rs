@@ -210,17 +210,26 @@ async fn proxies() -> anyhow::Result<Proxies> {
     );
 
     let aws = adapters::aws::sdk_config().await;
-    let pool = adapters::postgres::pool(
-        &adapters::config::DatabaseConfig::Url(proxied_url.clone()),
-        &adapters::config::SessionLimits::default(),
-        &aws,
-    )
-    .await?;
-    let (client, connection) = tokio_postgres::connect(&proxied_url, tokio_postgres::NoTls).await?;
+    let catalog = |url: String| {
+        let aws = &aws;
+        async move {
+            let pool = adapters::postgres::pool(
+                &adapters::config::DatabaseConfig::Url(url),
+                &adapters::config::SessionLimits::default(),
+                aws,
+            )
+            .await?;
+            anyhow::Ok(adapters::postgres::PgCatalog::new(pool))
+        }
+    };
+    // Timed work talks to PostgreSQL directly: the proxy's extra hop (two more loopback
+    // sends and a task wake-up per message) would be charged to every round trip.
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
     tokio::spawn(connection);
     Ok(Proxies {
         db: validate::Db {
-            catalog: adapters::postgres::PgCatalog::new(pool),
+            catalog: catalog(url.clone()).await?,
+            counted: catalog(proxied_url).await?,
             client,
             counts: pg_counts,
         },
