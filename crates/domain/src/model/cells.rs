@@ -77,21 +77,21 @@ impl Cells {
             return None;
         }
         let mut from = 0;
-        let mut packed = SmallVec::with_capacity(ends.len());
         for &end in ends {
             if end < from || !text.is_char_boundary(end) {
                 return None;
             }
-            packed.push(u32::try_from(end).ok()?);
             from = end;
         }
-        if from != text.len() {
+        // Checked first, then packed in one pass: pushing as it checked cost a capacity
+        // check per field.
+        if from != text.len() || u32::try_from(from).is_err() {
             return None;
         }
         Some(Cells {
             columns: Arc::clone(columns),
             text: text.into(),
-            ends: packed,
+            ends: ends.iter().map(|&end| end as u32).collect(),
         })
     }
 
