@@ -13,9 +13,9 @@ use e2e::drive::{
     catalog, consumers, count, database_url, drain, error_handler, log_lines, observed, records, serial,
     snapshot, validator_handler, HandlerError, LocalReconciler, Ports, Tally, TempLogs,
 };
-use e2e::exact::{assert_exact, csv_file};
+use e2e::exact::{assert_exact, csv_file, Expect};
 use e2e::faults::database_proxy;
-use e2e::pipeline::{field, insert_batch_json, items, pg, put_with_event, stack, unique};
+use e2e::pipeline::{field, insert_batch_json, items, pg, put_with_event, stack, unique, TestStack};
 use e2e::runtime_api::{binary, invoke_binary, Outcome};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -45,6 +45,51 @@ fn env_with_database(url: &str) -> Vec<(String, String)> {
 
 fn pairs(env: &[(String, String)]) -> Vec<(&str, &str)> {
     env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+/// An upload of 40 rows (every 8th in error) from `vendor`, parsed and not yet
+/// validated: the stream's ARN and position before it, its id, its pending items, and
+/// what it must end with.
+struct Parsed {
+    arn: String,
+    from: devstack::esm::StreamPosition,
+    upload_id: String,
+    pending: Vec<domain::model::UploadRecord>,
+    expect: Expect,
+}
+
+async fn parsed_upload(stack: &TestStack, tag: &str, vendor: &str) -> Parsed {
+    let p = unique(tag);
+    let file = csv_file(&p, 40, 8, 0);
+    let arn = stack.stream_arn().await.expect("stream");
+    let from = snapshot(stack).await;
+    let (event, upload_id) = put_with_event(stack, &format!("uploads/{vendor}/{p}.csv"), file.body).await;
+    stack.invoke_parser(&event).await.expect("parse");
+    let pending = items(stack, &upload_id).await;
+    assert_eq!(pending.len(), 40);
+    Parsed {
+        arn,
+        from,
+        upload_id,
+        pending,
+        expect: file.expect,
+    }
+}
+
+/// Another session's transaction holding the upload's history row, as a long
+/// transaction would.
+async fn hold_history_row<'a>(
+    other: &'a mut tokio_postgres::Client,
+    upload_id: &str,
+) -> tokio_postgres::Transaction<'a> {
+    let lock = other.transaction().await.expect("begin");
+    lock.query_one(
+        "SELECT 1 FROM upload_history WHERE upload_id = $1 FOR UPDATE",
+        &[&upload_id],
+    )
+    .await
+    .expect("lock");
+    lock
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -240,15 +285,13 @@ async fn a_lock_held_by_another_session_fails_the_batch_promptly_and_the_redeliv
     let _serial = serial().await;
     let stack = stack().await;
     let db = pg().await;
-    let p = unique("LOCK");
-    let file = csv_file(&p, 40, 8, 0);
-
-    let arn = stack.stream_arn().await.expect("stream");
-    let from = snapshot(&stack).await;
-    let (event, upload_id) = put_with_event(&stack, &format!("uploads/VEND003/{p}.csv"), file.body).await;
-    stack.invoke_parser(&event).await.expect("parse");
-    let pending = items(&stack, &upload_id).await;
-    assert_eq!(pending.len(), 40);
+    let Parsed {
+        arn,
+        from,
+        upload_id,
+        pending,
+        expect,
+    } = parsed_upload(&stack, "LOCK", "VEND003").await;
 
     let limits = adapters::config::SessionLimits {
         lock_timeout_ms: 300,
@@ -263,15 +306,8 @@ async fn a_lock_held_by_another_session_fails_the_batch_promptly_and_the_redeliv
         .filter_map(|r| r.change.sequence_number.clone())
         .collect();
 
-    // Another session holds the upload's history row, as a long transaction would.
     let mut other = pg().await;
-    let lock = other.transaction().await.expect("begin");
-    lock.query_one(
-        "SELECT 1 FROM upload_history WHERE upload_id = $1 FOR UPDATE",
-        &[&upload_id],
-    )
-    .await
-    .expect("lock");
+    let lock = hold_history_row(&mut other, &upload_id).await;
 
     // A guard, not a measurement: without a lock timeout the validator would wait here
     // until the other session ends.
@@ -321,7 +357,7 @@ async fn a_lock_held_by_another_session_fails_the_batch_promptly_and_the_redeliv
     }
     // The error rows' MODIFY events reach the error processor through the real stream.
     stack.drain(&arn, &from, &upload_id, false).await.expect("drain");
-    assert_exact(&stack, &db, &upload_id, file.expect).await;
+    assert_exact(&stack, &db, &upload_id, expect).await;
 }
 
 /// Two deliveries of one batch at once (a retry while the first still runs, a bisected
@@ -334,26 +370,18 @@ async fn two_deliveries_of_one_batch_at_once_record_and_count_each_row_once() {
     let _serial = serial().await;
     let stack = stack().await;
     let db = pg().await;
-    let p = unique("TWICE");
-    let file = csv_file(&p, 40, 8, 0);
-
-    let arn = stack.stream_arn().await.expect("stream");
-    let from = snapshot(&stack).await;
-    let (event, upload_id) = put_with_event(&stack, &format!("uploads/VEND001/{p}.csv"), file.body).await;
-    stack.invoke_parser(&event).await.expect("parse");
-    let pending = items(&stack, &upload_id).await;
-    assert_eq!(pending.len(), 40);
+    let Parsed {
+        arn,
+        from,
+        upload_id,
+        pending,
+        expect,
+    } = parsed_upload(&stack, "TWICE", "VEND001").await;
 
     // Another session holds the upload's row until both writes wait on it, so neither
     // delivery can write before the other has read.
     let mut other = pg().await;
-    let lock = other.transaction().await.expect("begin");
-    lock.query_one(
-        "SELECT 1 FROM upload_history WHERE upload_id = $1 FOR UPDATE",
-        &[&upload_id],
-    )
-    .await
-    .expect("lock");
+    let lock = hold_history_row(&mut other, &upload_id).await;
     let (first, second) = (
         Ports::with_database(&database_url()).await,
         Ports::with_database(&database_url()).await,
@@ -398,7 +426,7 @@ async fn two_deliveries_of_one_batch_at_once_record_and_count_each_row_once() {
 
     // The error rows' MODIFY events reach the error processor through the real stream.
     stack.drain(&arn, &from, &upload_id, false).await.expect("drain");
-    assert_exact(&stack, &db, &upload_id, file.expect).await;
+    assert_exact(&stack, &db, &upload_id, expect).await;
 }
 
 /// The built stream-validator, as Lambda runs it: killed when its invocation runs out of
