@@ -116,10 +116,10 @@ async fn postgres_stopped_in_the_middle_of_a_20000_row_validation_ends_every_row
     let tally = Arc::new(Mutex::new(Tally::default()));
     let outage = proxy.clone();
     let validator = observed(validator_handler(ports.clone()), tally.clone(), move |t| {
-        // 30 batches in, the database stops in the middle of the next batch's
-        // transaction (verdicts inserted, products not yet). The validator's statements
-        // are prepared once per connection, so later batches send no SQL text: the
-        // trigger is a value only the products upsert sends, an image URL.
+        // 30 batches in, the database stops while the next batch's write is being
+        // sent: the connection is cut before the part holding the rows' values reaches
+        // the server, so the write (one statement, atomic) never runs. Its text is the
+        // same for every batch: the trigger is a value of the rows, an image URL.
         if t.clean == 30 && t.failed == 0 {
             outage.go_down_when_sent("https://example.com/");
         }
@@ -171,7 +171,7 @@ async fn postgres_stopped_in_the_middle_of_a_20000_row_validation_ends_every_row
         .await
         .expect("count")
         .get(0);
-    assert_eq!(decided_pending, 0, "the interrupted transaction left nothing");
+    assert_eq!(decided_pending, 0, "the interrupted write left nothing");
     let h = stack.history(&upload_id).await.expect("history");
     assert_eq!(field(&h, "status"), "processing", "{h}");
 
@@ -382,10 +382,19 @@ async fn two_deliveries_of_one_batch_at_once_record_and_count_each_row_once() {
     // delivery can write before the other has read.
     let mut other = pg().await;
     let lock = hold_history_row(&mut other, &upload_id).await;
-    let (first, second) = (
-        Ports::with_database(&database_url()).await,
-        Ports::with_database(&database_url()).await,
-    );
+    // A lock timeout past the wait below, so a slow machine fails on that wait's message.
+    let limits = adapters::config::SessionLimits {
+        lock_timeout_ms: 90_000,
+        ..Default::default()
+    };
+    let ports = || async {
+        Ports::new(
+            catalog(&database_url(), limits).await,
+            records(&stack.dynamodb),
+        )
+        .await
+    };
+    let (first, second) = (ports().await, ports().await);
     let release = async {
         let waiting = "SELECT count(*) FROM pg_stat_activity
                        WHERE wait_event_type = 'Lock' AND query LIKE $1 || '%'";
@@ -403,7 +412,15 @@ async fn two_deliveries_of_one_batch_at_once_record_and_count_each_row_once() {
         tokio::time::timeout(Duration::from_secs(60), both_wait)
             .await
             .expect("both writes wait on the upload's lock");
-        lock.rollback().await.expect("release the lock");
+        // The holder updates the row before it commits: the first write's lock then
+        // reads the newer version, and its count is added to that.
+        lock.execute(
+            "UPDATE upload_history SET metadata = metadata WHERE upload_id = $1",
+            &[&upload_id],
+        )
+        .await
+        .expect("update");
+        lock.commit().await.expect("release the lock");
     };
     let (one, two) = (first.validator(), second.validator());
     let (one, two, ()) = tokio::join!(

@@ -1,7 +1,8 @@
 //! The validator's side: one batch's context in one statement, and the verdicts with
-//! their products in another.
+//! their products in another (then, only for rows another delivery decided first, a
+//! read of their verdicts).
 
-use super::{columns_of, locked, row_errors_json, state_of, stored_verdict, to_i32, PgCatalog};
+use super::{columns_of, locked, row_errors_json, state_of, state_query, stored_verdict, to_i32, PgCatalog};
 use crate::classify::from_pg;
 use async_trait::async_trait;
 use domain::ports::{BatchContext, CatalogStore, Claim, Committed, StoredVerdict, Verdict};
@@ -157,10 +158,10 @@ async fn standing_verdicts(
     rows: &[i32],
 ) -> Result<Vec<(u64, StoredVerdict)>, PortError> {
     let found = client
-        .query(
+        .query_typed(
             "SELECT row_number, verdict, errors FROM upload_rows
              WHERE upload_id = $1 AND row_number = ANY($2)",
-            &[&upload_id, &rows],
+            &[(&upload_id, Type::TEXT), (&rows, Type::INT4_ARRAY)],
         )
         .await
         .map_err(from_pg)?;
@@ -258,13 +259,12 @@ impl<'a> BatchWrite<'a> {
 ///   `decided` for every product, quadratic in the batch).
 /// - `counted` adds them to `valid_records`.
 ///
-/// Returns the history row as locked (the columns `state_query!` names), then the row numbers
-/// inserted.
-const COMMIT_BATCH: &str = "-- commit_batch
-WITH upload AS (
-    SELECT vendor_id, status, total_records, valid_records, error_records,
-           error_file_s3_key, metadata
-    FROM upload_history WHERE upload_id = $1 FOR UPDATE
+/// Returns the history row as locked (`state_query!`'s columns: the CTE is built from
+/// it), then the row numbers inserted.
+const COMMIT_BATCH: &str = concat!(
+    "-- commit_batch\nWITH upload AS (",
+    state_query!(),
+    " FOR UPDATE
 ), decided AS (
     INSERT INTO upload_rows (upload_id, row_number, verdict, errors)
     SELECT $1, r, v, e FROM unnest($2::int[], $3::text[], $4::jsonb[]) AS t(r, v, e)
@@ -299,7 +299,8 @@ WITH upload AS (
     SET valid_records = valid_records + (SELECT count(*) FROM decided WHERE verdict = 'valid')
     WHERE upload_id = $1 AND EXISTS (SELECT FROM decided WHERE verdict = 'valid')
 )
-SELECT u.*, (SELECT array_agg(row_number) FROM decided) FROM upload u";
+SELECT u.*, (SELECT array_agg(row_number) FROM decided) FROM upload u"
+);
 
 /// The valid products' columns, each an array (the statement unnests them), with
 /// their row numbers.

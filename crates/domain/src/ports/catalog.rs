@@ -95,7 +95,7 @@ pub trait CatalogStore: Send + Sync {
         claims: &[Claim],
     ) -> Result<BatchContext, PortError>;
     /// Atomically: records the verdicts not yet recorded, upserts the newly valid
-    /// products and counts them. Returns the verdict that stands for each row (a
+    /// products and counts them. `verdicts` holds each row number once. Returns the verdict that stands for each row (a
     /// concurrent delivery may have decided a row first) and the upload as the write
     /// left it.
     async fn commit_verdicts(
