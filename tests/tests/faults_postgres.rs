@@ -387,13 +387,8 @@ async fn two_deliveries_of_one_batch_at_once_record_and_count_each_row_once() {
         lock_timeout_ms: 90_000,
         ..Default::default()
     };
-    let ports = || async {
-        Ports::new(
-            catalog(&database_url(), limits).await,
-            records(&stack.dynamodb),
-        )
-        .await
-    };
+    let ports =
+        || async { Ports::new(catalog(&database_url(), limits).await, records(&stack.dynamodb)).await };
     let (first, second) = (ports().await, ports().await);
     let release = async {
         let waiting = "SELECT count(*) FROM pg_stat_activity
