@@ -5,9 +5,11 @@
 //!    notification exactly as S3 sends it (URL-encoded key, sequencer, eTag), applying
 //!    the bucket notification's prefix/suffix filter;
 //! 2. invoke csv-parser with it as an asynchronous invocation would (retried twice on
-//!    error, like Lambda's default);
+//!    error, like Lambda's default), and meanwhile
 //! 3. drain the UploadRecords stream through the two event source mappings of the
-//!    template (filters, batch size, partial batch failures, retries) until idle;
+//!    template (filters, batch size, partial batch failures, retries): as in AWS, the
+//!    validator gets an upload's first rows while the parser still writes its last.
+//!    The drain ends when the parser has returned and the stream is idle;
 //! 4. read the upload's `upload_history` row.
 //!
 //! `--redeliver` delivers the S3 event twice and replays every stream batch.
@@ -20,6 +22,7 @@ use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::s3::S3Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use chrono::{DateTime, Utc};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use testkit::events::S3Put;
@@ -96,11 +99,13 @@ impl Stack {
         let _progress = crate::progress::wanted()
             .then(|| crate::progress::start(self.database_url.clone(), put.upload_id.clone()));
         let deliveries = if redeliver { 2 } else { 1 };
-        for _ in 0..deliveries {
-            self.invoke_parser(&put.event).await?;
-        }
-        self.drain(&put.stream_arn, &put.from, &put.upload_id, redeliver)
-            .await?;
+        let parse = async {
+            for _ in 0..deliveries {
+                self.invoke_parser(&put.event).await?;
+            }
+            Ok(())
+        };
+        self.parse_and_drain(parse, &put, redeliver).await?;
         self.history(&put.upload_id).await
     }
 
@@ -178,6 +183,50 @@ impl Stack {
         bail!("csv-parser failed 3 times; the event is in its on-failure destination: {error}")
     }
 
+    /// Runs `parse` (csv-parser's invocations for `put`) while both mappings drain the
+    /// stream, as in AWS, where the pollers deliver an upload's first rows while the
+    /// parser still writes its last. The drain ends once `parse` has returned and the
+    /// stream is idle; the parse's error comes first.
+    pub async fn parse_and_drain(
+        &self,
+        parse: impl std::future::Future<Output = anyhow::Result<()>>,
+        put: &PutUpload,
+        replay: bool,
+    ) -> anyhow::Result<esm::DrainReport> {
+        self.parse_and_drain_through(
+            parse,
+            &put.stream_arn,
+            &put.from,
+            std::slice::from_ref(&put.upload_id),
+            replay,
+            |_, handler| handler,
+        )
+        .await
+    }
+
+    /// `parse_and_drain` for several uploads' items, each mapping's handler wrapped as
+    /// in [`Stack::drain_through`].
+    pub async fn parse_and_drain_through(
+        &self,
+        parse: impl std::future::Future<Output = anyhow::Result<()>>,
+        stream_arn: &str,
+        from: &esm::StreamPosition,
+        upload_ids: &[String],
+        replay: bool,
+        wrap: impl Fn(&str, Arc<dyn BatchHandler>) -> Arc<dyn BatchHandler>,
+    ) -> anyhow::Result<esm::DrainReport> {
+        let busy = Arc::new(AtomicBool::new(true));
+        let parse = async {
+            let parsed = parse.await;
+            busy.store(false, Ordering::Release);
+            parsed
+        };
+        let drain = self.drain_while(stream_arn, from, upload_ids, replay, wrap, Some(busy.clone()));
+        let (parsed, drained) = tokio::join!(parse, drain);
+        parsed?;
+        drained
+    }
+
     /// Drains the stream through both mappings of the template, for this upload's items.
     pub async fn drain(
         &self,
@@ -207,6 +256,20 @@ impl Stack {
         replay: bool,
         wrap: impl Fn(&str, Arc<dyn BatchHandler>) -> Arc<dyn BatchHandler>,
     ) -> anyhow::Result<esm::DrainReport> {
+        self.drain_while(stream_arn, from, upload_ids, replay, wrap, None)
+            .await
+    }
+
+    /// `drain_through`, not ending while `writers_busy` is set.
+    async fn drain_while(
+        &self,
+        stream_arn: &str,
+        from: &esm::StreamPosition,
+        upload_ids: &[String],
+        replay: bool,
+        wrap: impl Fn(&str, Arc<dyn BatchHandler>) -> Arc<dyn BatchHandler>,
+        writers_busy: Option<Arc<AtomicBool>>,
+    ) -> anyhow::Result<esm::DrainReport> {
         let mut consumers = vec![
             Consumer::new(
                 "stream-validator",
@@ -231,6 +294,7 @@ impl Stack {
             on_failure_log: Some(crate::reconcile::stream_failure_log()),
             // Large files on a long-lived, filled-up DynamoDB Local are slow (DESIGN.md §6).
             timeout: Duration::from_secs(1_800),
+            writers_busy,
             ..DrainOptions::default()
         };
         esm::drain(&self.streams, stream_arn, from, &mut consumers, &options).await

@@ -775,3 +775,29 @@ async fn the_stream_is_read_ahead_while_a_batch_is_in_the_handler() {
     assert!(timeline.read_during_a_call(), "{timeline:?}");
     drop_table(&local, &table).await;
 }
+
+#[tokio::test]
+async fn the_drain_does_not_end_while_a_writer_is_busy() {
+    let local = local().await;
+    let (table, arn) = table(&local, "busy").await;
+    let from = snapshot_tip(&local.streams, &arn).await.unwrap();
+    let recorder = Recorder::ok();
+    let mut consumers = vec![Consumer::new("all", settings(10, 1, false), recorder.clone())];
+    let busy = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let options = DrainOptions {
+        writers_busy: Some(busy.clone()),
+        ..opts()
+    };
+    // The writer starts only after many times the idle rounds that end a drain.
+    let writer = async {
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        for k in keys("late", 0..4) {
+            put(&local, &table, &k, "pending_validation").await;
+        }
+        busy.store(false, std::sync::atomic::Ordering::Release);
+    };
+    let (report, ()) = tokio::join!(run(&local, &arn, &from, &mut consumers, &options), writer);
+    assert_eq!(recorder.delivered(), keys("late", 0..4));
+    assert_eq!(report.consumer("all").unwrap().records_delivered, 4);
+    drop_table(&local, &table).await;
+}

@@ -178,8 +178,16 @@ impl Poller {
         );
         let stream_arn = self.stack.stream_arn().await?;
         let from = crate::esm::snapshot_tip(&self.stack.streams, &stream_arn).await?;
-        self.stack.invoke_parser(&event).await?;
-        self.stack.drain(&stream_arn, &from, &upload_id, false).await?;
+        self.stack
+            .parse_and_drain_through(
+                self.stack.invoke_parser(&event),
+                &stream_arn,
+                &from,
+                std::slice::from_ref(&upload_id),
+                false,
+                |_, handler| handler,
+            )
+            .await?;
         tracing::info!(key = %record.key, upload_id, "vendor upload processed");
         Ok(())
     }

@@ -1,8 +1,8 @@
 //! Local emulation of Lambda's event source mapping (ESM) for DynamoDB streams.
 //!
 //! `devstack upload` takes a [`snapshot_tip`] of the UploadRecords stream, runs the
-//! csv-parser in-process, then [`drain`]s the stream through one [`Consumer`] per
-//! function (stream-validator, error-processor), each configured from
+//! csv-parser in-process, and meanwhile [`drain`]s the stream through one [`Consumer`]
+//! per function (stream-validator, error-processor), each configured from
 //! `infra/template.yaml` by [`settings_for`]. Handlers are called in-process through
 //! [`BatchHandler`] with the same `aws_lambda_events` types Lambda would give them.
 //!
@@ -40,7 +40,8 @@
 //! - **Redelivery** (`replay_batches`): every delivery is invoked twice with an
 //!   identical event; the stricter of the two answers is acted on.
 //! - **End.** `idle_rounds` consecutive rounds with nothing read, nothing delivered
-//!   and no retry pending; `timeout` is an error.
+//!   and no retry pending, counted only once `writers_busy` (the parser still
+//!   writing) is clear; `timeout` is an error.
 //! - **Shards.** `DescribeStream` every round; a shard that appears after the snapshot
 //!   is read from `TRIM_HORIZON`; a closed shard is read to its end. `GetRecords` with
 //!   `Limit` 1000 (at most 10 pages per shard a round), following `NextShardIterator`;

@@ -2,6 +2,8 @@
 
 use super::consumer::RecordFilter;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How a drain runs.
@@ -21,6 +23,18 @@ pub struct DrainOptions {
     pub record_filter: Option<RecordFilter>,
     /// JSON lines describing discarded batches (the SQS on-failure destination).
     pub on_failure_log: Option<PathBuf>,
+    /// Set while something still writes what the drain delivers (csv-parser, in
+    /// `devstack upload`): until it is cleared, idle rounds do not end the drain.
+    pub writers_busy: Option<Arc<AtomicBool>>,
+}
+
+impl DrainOptions {
+    /// Whether a writer the drain waits for is still at work.
+    pub fn writers_busy(&self) -> bool {
+        self.writers_busy
+            .as_ref()
+            .is_some_and(|busy| busy.load(Ordering::Acquire))
+    }
 }
 
 impl Default for DrainOptions {
@@ -32,6 +46,7 @@ impl Default for DrainOptions {
             timeout: Duration::from_secs(600),
             record_filter: None,
             on_failure_log: None,
+            writers_busy: None,
         }
     }
 }
@@ -45,6 +60,7 @@ impl std::fmt::Debug for DrainOptions {
             .field("timeout", &self.timeout)
             .field("record_filter", &self.record_filter.as_ref().map(|_| "<fn>"))
             .field("on_failure_log", &self.on_failure_log)
+            .field("writers_busy", &self.writers_busy())
             .finish()
     }
 }

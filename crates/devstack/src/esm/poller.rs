@@ -52,9 +52,11 @@ pub async fn drain(
         }
         // The round that may end the drain looks for new shards first.
         let last_idle_round = idle + 1 >= idle_needed;
+        // Read before the round: a writer done by then wrote all it will before it.
+        let busy = opts.writers_busy();
         let (read, delivered) = run.round(consumers, last_idle_round).await?;
         let next_retry = run.next_retry();
-        if read == 0 && !delivered && next_retry.is_none() && !run.has_backlog() {
+        if read == 0 && !delivered && next_retry.is_none() && !run.has_backlog() && !busy {
             idle += 1;
             if idle >= idle_needed {
                 break;
