@@ -12,8 +12,9 @@ use std::sync::Arc;
 
 pub const ROWS: usize = 100_000;
 const REPS: usize = 5;
-/// The parser's write buffer: items are held this many at a time, then written.
-const BUFFER: usize = 200;
+/// One write's items: the parser fills this many, then sends them (with up to 4
+/// writes in flight).
+const BUFFER: usize = 25;
 
 /// What every item of the generated upload carries.
 pub fn stamp() -> Arc<ItemStamp> {
