@@ -229,7 +229,8 @@ async fn two_quick_puts_of_one_key_are_two_uploads_and_a_retry_after_an_overwrit
     // The first upload's parse fails at its first write, after the key was overwritten;
     // Lambda's retry comes later still.
     let ledger = catalog(&database_url(), Default::default()).await;
-    let failing = Interposed::new(records(&stack.dynamodb), At::Fail(0));
+    let table = records(&stack.dynamodb);
+    let failing = Interposed::new(&table, At::Fail(0));
     let parts = ParserPorts::new(&stack).await;
     let parser = parts.over(&failing, &ledger);
     let err = parser
@@ -270,7 +271,8 @@ async fn a_duplicate_concurrent_parse_is_busy_and_never_resets_a_decided_item() 
 
     let ledger = catalog(&database_url(), Default::default()).await;
     // The first invocation waits at its first write, holding the parse.
-    let slow = Interposed::new(records(&stack.dynamodb), At::Pause(0));
+    let table = records(&stack.dynamodb);
+    let slow = Interposed::new(&table, At::Pause(0));
     let gate = slow.gate.clone();
     let parts = ParserPorts::new(&stack).await;
     let first = parts.over(&slow, &ledger);

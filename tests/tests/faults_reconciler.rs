@@ -338,7 +338,8 @@ async fn devstack_reconcile_resumes_a_parse_that_crashed_half_way_and_the_upload
     // waits: at most 4 are in flight, so one has returned): the upload is processing,
     // partly written, its lease still held.
     let (event, upload_id) = put_with_event(&stack, &format!("uploads/VEND001/{p}.csv"), file.body).await;
-    let crashing = Interposed::new(records(&stack.dynamodb), At::Pause(4));
+    let table = records(&stack.dynamodb);
+    let crashing = Interposed::new(&table, At::Pause(4));
     let parser = parts.over(&crashing, &ledger);
     tokio::select! {
         r = parser.handle(&event) => panic!("the parse was to crash half-way: {r:?}"),

@@ -6,6 +6,7 @@ use domain::model::{record_id, RecordStatus};
 use domain::upload::{decode_event_key, UploadStatus};
 use domain::vendor::VendorStatus;
 use testkit::events::s3_put;
+use testkit::interpose::{At, Interposed};
 use testkit::memory::StoredError;
 use testkit::Memory;
 
@@ -595,61 +596,6 @@ async fn a_file_of_exactly_the_size_limit_is_read_and_one_byte_more_is_refused_i
     );
 }
 
-/// The shared fake, whose first `put_all` waits until three more have started.
-struct HoldFirstWrite<'a> {
-    inner: &'a Memory,
-    started: std::sync::atomic::AtomicUsize,
-    fourth: tokio::sync::Notify,
-}
-
-#[async_trait::async_trait]
-impl RecordStore for HoldFirstWrite<'_> {
-    async fn put_new<T: WriteItem>(&self, records: &[T]) -> Result<(), PortError> {
-        self.inner.put_new(records).await
-    }
-
-    async fn put_all<T: WriteItem>(&self, records: &[T]) -> Result<(), PortError> {
-        let n = 1 + self.started.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        if n == 4 {
-            self.fourth.notify_one();
-        }
-        if n == 1 {
-            tokio::time::timeout(std::time::Duration::from_secs(5), self.fourth.notified())
-                .await
-                .expect("three more writes start while the first is still out");
-        }
-        self.inner.put_all(records).await
-    }
-
-    async fn page_by_status(
-        &self,
-        upload_id: &str,
-        status: RecordStatus,
-        start_after: Option<&str>,
-        limit: usize,
-    ) -> Result<domain::ports::ItemPage, PortError> {
-        self.inner
-            .page_by_status(upload_id, status, start_after, limit)
-            .await
-    }
-
-    async fn existing(
-        &self,
-        upload_id: &str,
-        record_ids: &[String],
-    ) -> Result<std::collections::HashSet<String>, PortError> {
-        self.inner.existing(upload_id, record_ids).await
-    }
-
-    async fn items(
-        &self,
-        upload_id: &str,
-        record_ids: &[String],
-    ) -> Result<Vec<domain::ports::StoredItem>, PortError> {
-        self.inner.items(upload_id, record_ids).await
-    }
-}
-
 #[tokio::test]
 async fn the_next_writes_go_out_while_an_earlier_one_is_slow() {
     let mem = memory();
@@ -659,11 +605,8 @@ async fn the_next_writes_go_out_while_an_earlier_one_is_slow() {
         body.push_str(&format!("P{i},Item {i},Books,S-{i},1.00,1\n"));
     }
     mem.put_object("b", key, body.as_str());
-    let records = HoldFirstWrite {
-        inner: &mem,
-        started: Default::default(),
-        fourth: Default::default(),
-    };
+    // The first write waits at the gate until the other three have gone out.
+    let records = Interposed::new(&mem, At::Pause(0));
     let parser = Parser {
         objects: &mem,
         records: &records,
@@ -671,17 +614,28 @@ async fn the_next_writes_go_out_while_an_earlier_one_is_slow() {
         settings: &SETTINGS,
         notify: mem.notify(),
     };
-    let outcomes = parser.handle(&event(key, "00C1")).await.expect("parsed");
-    assert!(
-        matches!(
-            outcomes[..],
-            [Outcome::Parsed {
-                total_records: 100,
-                ..
-            }]
-        ),
-        "{outcomes:?}"
-    );
-    // 100 rows, 25 a write: the four writes were out at once.
-    assert_eq!(records.started.into_inner(), 4);
+    let event = event(key, "00C1");
+    let (outcomes, ()) = tokio::join!(parser.handle(&event), async {
+        records.gate.reached().await;
+        let three_more = async {
+            while records.calls() < 4 {
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(5), three_more)
+            .await
+            .expect("three more writes start while the first is held");
+        records.gate.open();
+    });
+    let outcomes = outcomes.expect("parsed");
+    let [Outcome::Parsed {
+        upload_id,
+        total_records: 100,
+    }] = &outcomes[..]
+    else {
+        panic!("{outcomes:?}")
+    };
+    // 100 rows, 25 a write: four writes, every row written once.
+    assert_eq!(records.calls(), 4);
+    assert_eq!(mem.items_of(upload_id).len(), 100);
 }

@@ -4,6 +4,7 @@
 
 pub mod events;
 pub mod failed;
+pub mod interpose;
 pub mod memory;
 pub mod notifier;
 pub mod profiles;
