@@ -402,8 +402,8 @@ pub async fn run(db: &Db) -> anyhow::Result<Section> {
          its round trips (counted above for ours, 4 a row for the naive path, which awaits \
          each statement) times 0.3 ms, an assumed round trip from Lambda to RDS in one \
          region (a loopback round trip here is tens of µs). They carry no target: the target is checked \
-         on the measured rates. The deployed validator's batch is 1,000 (BatchSize in \
-         infra/template.yaml)."
+         on the measured rates. The deployed validator's batch is 100 (BatchSize in \
+         infra/template.yaml; docs/capacity.md, plan item 4, on 1,000)."
             .to_string(),
     );
     s.note(format!(
