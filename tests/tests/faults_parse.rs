@@ -270,7 +270,8 @@ async fn a_duplicate_concurrent_parse_is_busy_and_never_resets_a_decided_item() 
     let file = csv_file(&p, 150, 15, 0);
 
     let ledger = catalog(&database_url(), Default::default()).await;
-    // The first invocation waits at its first write, holding the parse.
+    // The first invocation's first write (rows 1-25) waits at the gate, so its parse
+    // does not end; its other writes go on at once, before the second one starts.
     let table = records(&stack.dynamodb);
     let slow = Interposed::new(&table, At::Pause(0));
     let gate = slow.gate.clone();
@@ -284,8 +285,8 @@ async fn a_duplicate_concurrent_parse_is_busy_and_never_resets_a_decided_item() 
     let (a, (b, later)) = tokio::join!(first.handle(&event), async {
         gate.reached().await;
         let b = second.handle(&event).await;
-        // Whatever the second one wrote is validated before the first one writes: a
-        // write of the first over a decided item would reset it for good (the
+        // Whatever is written by now is validated before the first one's held write
+        // goes out: a write over a decided item would reset it for good (the
         // validator's mapping only sees INSERTs).
         let mut c = consumers(validator_handler(ports.clone()), error_handler(ports.clone()));
         drain(&stack, &from, &[&upload_id], &mut c, None).await;

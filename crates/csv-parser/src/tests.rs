@@ -597,16 +597,16 @@ async fn a_file_of_exactly_the_size_limit_is_read_and_one_byte_more_is_refused_i
 }
 
 #[tokio::test]
-async fn the_next_writes_go_out_while_an_earlier_one_is_slow() {
+async fn the_parser_keeps_four_writes_in_flight_while_it_reads_and_no_more() {
     let mem = memory();
     let key = "uploads/VEND001/many.csv";
     let mut body = String::from("vendor_product_id,product_name,category,sku,price,stock_quantity\n");
-    for i in 1..=100 {
+    for i in 1..=250 {
         body.push_str(&format!("P{i},Item {i},Books,S-{i},1.00,1\n"));
     }
     mem.put_object("b", key, body.as_str());
-    // The first write waits at the gate until the other three have gone out.
-    let records = Interposed::new(&mem, At::Pause(0));
+    // No write returns until the gate opens: the parser sends four and waits.
+    let records = Interposed::new(&mem, At::PauseFrom(0));
     let parser = Parser {
         objects: &mem,
         records: &records,
@@ -616,26 +616,28 @@ async fn the_next_writes_go_out_while_an_earlier_one_is_slow() {
     };
     let event = event(key, "00C1");
     let (outcomes, ()) = tokio::join!(parser.handle(&event), async {
-        records.gate.reached().await;
-        let three_more = async {
+        let four = async {
             while records.calls() < 4 {
                 tokio::time::sleep(std::time::Duration::from_millis(1)).await;
             }
         };
-        tokio::time::timeout(std::time::Duration::from_secs(5), three_more)
+        tokio::time::timeout(std::time::Duration::from_secs(5), four)
             .await
-            .expect("three more writes start while the first is held");
+            .expect("four writes go out while none has returned");
+        // Time for a fifth to start, if the parser would start one.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert_eq!(records.calls(), 4, "no fifth write while four are out");
         records.gate.open();
     });
     let outcomes = outcomes.expect("parsed");
     let [Outcome::Parsed {
         upload_id,
-        total_records: 100,
+        total_records: 250,
     }] = &outcomes[..]
     else {
         panic!("{outcomes:?}")
     };
-    // 100 rows, 25 a write: four writes, every row written once.
-    assert_eq!(records.calls(), 4);
-    assert_eq!(mem.items_of(upload_id).len(), 100);
+    // 250 rows, 25 a write: ten writes, every row written once.
+    assert_eq!(records.calls(), 10);
+    assert_eq!(mem.items_of(upload_id).len(), 250);
 }

@@ -1,5 +1,6 @@
 //! A record store with a fault put at a chosen write: the nth `put_all` fails, or
-//! waits at a [`Gate`] (a parse paused, or crashed when the test drops it there).
+//! waits at a [`Gate`] (a parse paused, or crashed when the test drops it there), or
+//! it and every later one wait there (a table that does not answer).
 //! Everything else goes to the store it borrows (the in-memory fake, or the real
 //! `UploadRecords` adapter in the end-to-end tests).
 
@@ -51,6 +52,8 @@ pub enum At {
     Fail(usize),
     /// It waits at the gate, then writes.
     Pause(usize),
+    /// It and every later call wait at the gate, then write.
+    PauseFrom(usize),
 }
 
 /// A store's `put_all` with a fault at one call; everything else goes to the store.
@@ -93,6 +96,7 @@ impl<R: RecordStore> RecordStore for Interposed<'_, R> {
                 ))
             }
             At::Pause(k) if k == n => self.gate.wait().await,
+            At::PauseFrom(k) if k <= n => self.gate.wait().await,
             _ => {}
         }
         self.inner.put_all(records).await

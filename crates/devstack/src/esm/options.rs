@@ -17,7 +17,8 @@ pub struct DrainOptions {
     pub idle_rounds: u32,
     /// Pause between rounds that found nothing to do.
     pub poll_interval: Duration,
-    /// The whole drain fails after this long.
+    /// The whole drain fails after this long, counted from its start (in `devstack
+    /// upload`, with the parse, which runs meanwhile).
     pub timeout: Duration,
     /// Records it rejects are treated like records no filter matches.
     pub record_filter: Option<RecordFilter>,
