@@ -271,7 +271,7 @@ async fn a_duplicate_concurrent_parse_is_busy_and_never_resets_a_decided_item() 
 
     let ledger = catalog(&database_url(), Default::default()).await;
     // The first invocation's first write (rows 1-25) waits at the gate, so its parse
-    // does not end; its other writes go on at once, before the second one starts.
+    // does not end; its other writes go on meanwhile.
     let table = records(&stack.dynamodb);
     let slow = Interposed::new(&table, At::Pause(0));
     let gate = slow.gate.clone();
