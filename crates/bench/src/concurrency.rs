@@ -2,8 +2,8 @@
 //!    one 1,000-row upload driven the same way in the same run. Both are timed from the
 //!    first PUT to the moment every upload is final: the objects put, every parse started
 //!    at once (one csv-parser invocation per S3 event) while both event source mappings
-//!    drain the stream, until every parse has returned and the stream is idle. Every upload's counts, the catalog's products and
-//!    the recorded errors are checked exactly.
+//!    drain the stream, until every parse has returned and the stream is idle. Every
+//!    upload's counts, the catalog's products and the recorded errors are checked exactly.
 
 use crate::report::{Line, Section};
 use devstack::upload::Stack;

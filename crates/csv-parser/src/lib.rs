@@ -5,7 +5,7 @@
 //!    row first carries each sku and vendor_product_id (in-file duplicates are then
 //!    decided by row number, whatever order the validator sees rows in);
 //! 2. create the `upload_history` row with the exact total, then write the items with
-//!    BatchWriteItem, 25 a call and 4 calls in flight while the next rows are read.
+//!    BatchWriteItem, 25 a call and up to 4 calls out while the next rows are read.
 //!
 //! Everything is deterministic (upload id, record ids, timestamps from the event), so a
 //! redelivered event, or a retry after a crash half-way, converges to the same state:

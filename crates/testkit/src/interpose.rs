@@ -56,7 +56,8 @@ pub enum At {
     PauseFrom(usize),
 }
 
-/// A store's `put_all` with a fault at one call; everything else goes to the store.
+/// A store's `put_all` with a fault at the call(s) `At` names; everything else goes to
+/// the store.
 pub struct Interposed<'a, R> {
     inner: &'a R,
     at: At,
