@@ -406,10 +406,12 @@ where
 /// write (made to fit DynamoDB's item limit). A parsed row's item shares the stamp and
 /// the header; a row in error is built whole. `make bench` measures it.
 pub fn item(stamp: &Arc<ItemStamp>, row_number: u64, outcome: RowOutcome) -> NewItem {
-    match outcome.row_error() {
-        None => RowItem::new(stamp, row_number, outcome.into_cells()).fitted(),
-        Some(error) => {
-            let record = stamp.record(row_number, outcome.product_data(), vec![error]);
+    match outcome {
+        RowOutcome::Parsed(cells) => RowItem::new(stamp, row_number, cells).fitted(),
+        // Every other outcome is the row's one error.
+        outcome => {
+            let errors = outcome.row_error().into_iter().collect();
+            let record = stamp.record(row_number, outcome.product_data(), errors);
             NewItem::Record(Box::new(record.fitted()))
         }
     }

@@ -1,10 +1,11 @@
 //! A row's cells as the parser reads them: one string holding every cell, where each
 //! cell ends, and the file's header names, shared by every row of the file.
 //!
-//! The parser makes one of these per row with two allocations (the text and the ends),
-//! where a [`ProductData`] map takes one per name and one per value: `make bench` §1
-//! measures the difference. Everything downstream of the table's stream still reads a
-//! [`ProductData`]; [`Cells::to_product_data`] gives the same map.
+//! The parser makes one of these per row with one allocation (the text; the ends are
+//! inline for up to 16 columns), where a [`ProductData`] map takes one per name and one
+//! per value: `make bench` §1 measures the difference. Everything downstream of the
+//! table's stream still reads a [`ProductData`]; [`Cells::to_product_data`] gives the
+//! same map.
 
 use super::ProductData;
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -91,7 +92,7 @@ impl Cells {
         Some(Cells {
             columns: Arc::clone(columns),
             text: text.into(),
-            ends: ends.iter().map(|&end| end as u32).collect(),
+            ends: packed(ends),
         })
     }
 
@@ -156,6 +157,19 @@ impl Cells {
             .map(|(name, value)| (name.to_string(), value.to_string()))
             .collect()
     }
+}
+
+/// `ends` as `u32`s (the caller checked that they fit), inline for up to 16: filled
+/// in place, where collecting them checked the capacity at each one.
+fn packed(ends: &[usize]) -> SmallVec<[u32; 16]> {
+    let mut inline = [0u32; 16];
+    if ends.len() > inline.len() {
+        return ends.iter().map(|&end| end as u32).collect();
+    }
+    for (slot, &end) in inline.iter_mut().zip(ends) {
+        *slot = end as u32;
+    }
+    SmallVec::from_buf_and_len(inline, ends.len())
 }
 
 /// A row's cells read by column name: a [`ProductData`] map, or a parsed row's [`Cells`].

@@ -19,6 +19,9 @@ pub struct ItemStamp {
     pub created_at: String,
     /// Epoch seconds after which DynamoDB may expire the item.
     pub ttl: i64,
+    /// The bytes of a new item's attributes but its cells and its `record_id`'s value,
+    /// the same for every row (see [`RowItem::size`]).
+    core_bytes: usize,
 }
 
 impl ItemStamp {
@@ -29,12 +32,23 @@ impl ItemStamp {
         event_time: DateTime<Utc>,
         record_ttl_days: i64,
     ) -> Arc<ItemStamp> {
+        let created_at = event_time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let core_bytes = core_size(&Core {
+            upload_id,
+            record_id_len: 0,
+            vendor_id,
+            file_name,
+            status: RecordStatus::PendingValidation,
+            created_at: &created_at,
+            updated_at: &created_at,
+        });
         Arc::new(ItemStamp {
             upload_id: upload_id.to_string(),
             vendor_id: vendor_id.to_string(),
             file_name: file_name.to_string(),
-            created_at: event_time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            created_at,
             ttl: (event_time + Duration::days(record_ttl_days)).timestamp(),
+            core_bytes,
         })
     }
 
@@ -94,18 +108,11 @@ impl RowItem {
         &self.cells
     }
 
-    /// Its size as [`super::item_size`] counts the same item.
+    /// Its size as [`super::item_size`] counts the same item: the stamp's attributes
+    /// (counted once per upload), the `record_id`'s value and the cells.
     pub fn size(&self) -> usize {
         let digits = self.row_number.checked_ilog10().unwrap_or(0) as usize + 1;
-        core_size(&Core {
-            upload_id: &self.stamp.upload_id,
-            record_id_len: "REC_".len() + digits.max(6),
-            vendor_id: &self.stamp.vendor_id,
-            file_name: &self.stamp.file_name,
-            status: RecordStatus::PendingValidation,
-            created_at: &self.stamp.created_at,
-            updated_at: &self.stamp.created_at,
-        }) + row_cells_size(&self.cells)
+        self.stamp.core_bytes + "REC_".len() + digits.max(6) + row_cells_size(&self.cells)
     }
 
     /// The item ready to write: as it is, or, when it would not fit DynamoDB's item
