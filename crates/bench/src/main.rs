@@ -8,6 +8,7 @@
 
 mod cold_start;
 mod concurrency;
+mod cpu;
 mod gen;
 mod latency;
 mod memory;

@@ -6,6 +6,7 @@
 //!    BatchWriteItem of the same items into the same table, twice (the parser writes
 //!    each item, the validator writes it back).
 
+use crate::cpu::{self, CpuTimes};
 use crate::proxy::Counts;
 use crate::report::{Line, Section};
 
@@ -24,6 +25,55 @@ use std::time::{Duration, Instant};
 pub const E2E_ROWS: usize = 20_000;
 fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len().max(1) as f64
+}
+
+fn mean_cpu(v: &[CpuTimes]) -> CpuTimes {
+    let pick = |f: fn(&CpuTimes) -> f64| mean(&v.iter().map(f).collect::<Vec<_>>());
+    CpuTimes {
+        dynamodb_local: pick(|c| c.dynamodb_local),
+        postgres: pick(|c| c.postgres),
+        bench: pick(|c| c.bench),
+    }
+}
+
+/// Each process's CPU time in the pipeline's run beside the floor's, and how much of
+/// the machine's CPU (its cores × the time each was counted over) each used.
+fn cpu_lines(s: &mut Section, run: &CpuTimes, run_secs: f64, floor: &CpuTimes, floor_secs: f64) {
+    let parts = [
+        (
+            "DynamoDB Local (its JVM)",
+            run.dynamodb_local,
+            floor.dynamodb_local,
+        ),
+        ("PostgreSQL", run.postgres, floor.postgres),
+        (
+            "this process (functions, emulated mappings, SDK clients)",
+            run.bench,
+            floor.bench,
+        ),
+        ("all three", run.total(), floor.total()),
+    ];
+    for (what, used, base) in parts {
+        let line = Line::new(format!("CPU time: {what}"), used, "s");
+        s.line(if base > 0.0 {
+            line.vs("floor", base, used / base)
+        } else {
+            line
+        });
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    s.line(
+        Line::new(
+            format!("CPU used of the machine's ({cores} cores × the time counted)"),
+            100.0 * run.total() / (cores * run_secs),
+            "%",
+        )
+        .vs(
+            "floor",
+            100.0 * floor.total() / (cores * floor_secs),
+            (run.total() / run_secs) / (floor.total() / floor_secs).max(f64::MIN_POSITIVE),
+        ),
+    );
 }
 
 /// One row in this many is invalid (a price of "free"): the error path runs too.
@@ -160,12 +210,15 @@ pub struct Overlapped {
     pub drain_secs: f64,
     pub handler_secs: BTreeMap<String, f64>,
     pub history: serde_json::Value,
+    /// CPU the run used, from the parse's start to the mappings' end.
+    pub cpu: CpuTimes,
 }
 
 pub async fn overlapped(stack: &Stack, rows: usize, tag: &str) -> anyhow::Result<Overlapped> {
     let put = put(stack, rows, tag).await?;
     let timers = Timers::default();
     let parse_end: Mutex<Option<Instant>> = Mutex::new(None);
+    let cpu_before = cpu::now();
     let start = Instant::now();
     let parse = async {
         stack.invoke_parser(&put.event).await?;
@@ -185,6 +238,7 @@ pub async fn overlapped(stack: &Stack, rows: usize, tag: &str) -> anyhow::Result
         )
         .await?;
     let drain_secs = start.elapsed().as_secs_f64();
+    let cpu = cpu::now() - cpu_before;
     let parse_end = parse_end
         .lock()
         .ok()
@@ -199,6 +253,7 @@ pub async fn overlapped(stack: &Stack, rows: usize, tag: &str) -> anyhow::Result
         drain_secs,
         handler_secs: timers.handler_secs(),
         history: stack.history(&put.upload_id).await?,
+        cpu,
     })
 }
 
@@ -352,6 +407,7 @@ pub async fn end_to_end(
     // DynamoDB Local slows as its table grows: the floor is measured as much before
     // the upload as after, each arrangement first once.
     let (mut serial, mut together) = (Vec::new(), Vec::new());
+    let (mut serial_cpu, mut together_cpu) = (Vec::new(), Vec::new());
     let mut run = None;
     for (rep, together_first) in [false, true].into_iter().enumerate() {
         for at_once in [together_first, !together_first] {
@@ -359,8 +415,16 @@ pub async fn end_to_end(
             for item in &mut items {
                 item.upload_id = id.clone();
             }
+            let cpu_before = cpu::now();
             let secs = floor(&stack.dynamodb, &stack.table, &items, at_once).await?;
+            let used = cpu::now() - cpu_before;
             if at_once { &mut together } else { &mut serial }.push(secs);
+            if at_once {
+                &mut together_cpu
+            } else {
+                &mut serial_cpu
+            }
+            .push(used);
         }
         if run.is_none() {
             run = Some(overlapped(stack, E2E_ROWS, "E2EO").await?);
@@ -369,6 +433,11 @@ pub async fn end_to_end(
     let run = run.ok_or_else(|| anyhow::anyhow!("no upload ran"))?;
     let (serial, together) = (mean(&serial), mean(&together));
     let floor_secs = serial.min(together);
+    let floor_cpu = mean_cpu(if together <= serial {
+        &together_cpu
+    } else {
+        &serial_cpu
+    });
     let wall = run.wall_secs;
     let mut s = Section::new("5", "End to end: 20,000 rows through the local pipeline");
     s.line(
@@ -403,6 +472,8 @@ pub async fn end_to_end(
         run.drain_secs,
         "s",
     ));
+    // The run's CPU is counted to the mappings' end: so is its share of the machine.
+    cpu_lines(&mut s, &run.cpu, run.drain_secs, &floor_cpu, floor_secs);
     let one_by_one = staged.parse_secs + staged.drain_secs;
     s.line(
         Line::new("stage by stage: parse, then drain to idle", one_by_one, "s").vs(
