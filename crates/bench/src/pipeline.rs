@@ -28,16 +28,20 @@ fn mean(v: &[f64]) -> f64 {
 }
 
 fn mean_cpu(v: &[CpuTimes]) -> CpuTimes {
-    let pick = |f: fn(&CpuTimes) -> f64| mean(&v.iter().map(f).collect::<Vec<_>>());
+    let pick = |f: fn(&CpuTimes) -> Option<f64>| -> Option<f64> {
+        let all: Option<Vec<f64>> = v.iter().map(f).collect();
+        all.map(|all| mean(&all))
+    };
     CpuTimes {
         dynamodb_local: pick(|c| c.dynamodb_local),
         postgres: pick(|c| c.postgres),
-        bench: pick(|c| c.bench),
+        bench: mean(&v.iter().map(|c| c.bench).collect::<Vec<_>>()),
     }
 }
 
 /// Each process's CPU time in the pipeline's run beside the floor's, and how much of
-/// the machine's CPU (its cores × the time each was counted over) each used.
+/// the machine's CPU (its cores × the time each was counted over) each used. A server
+/// this clone's stack did not start is named, not counted.
 fn cpu_lines(s: &mut Section, run: &CpuTimes, run_secs: f64, floor: &CpuTimes, floor_secs: f64) {
     let parts = [
         (
@@ -48,30 +52,40 @@ fn cpu_lines(s: &mut Section, run: &CpuTimes, run_secs: f64, floor: &CpuTimes, f
         ("PostgreSQL", run.postgres, floor.postgres),
         (
             "this process (functions, emulated mappings, SDK clients)",
-            run.bench,
-            floor.bench,
+            Some(run.bench),
+            Some(floor.bench),
         ),
         ("all three", run.total(), floor.total()),
     ];
     for (what, used, base) in parts {
+        let Some(used) = used else {
+            s.note(format!(
+                "CPU time of {what}: not counted (a server this clone's stack did not start \
+                 answered; its pid file in .local/run is missing)."
+            ));
+            continue;
+        };
         let line = Line::new(format!("CPU time: {what}"), used, "s");
-        s.line(if base > 0.0 {
-            line.vs("floor", base, used / base)
-        } else {
-            line
+        // A floor that used next to no CPU (PostgreSQL's) is no baseline for a ratio.
+        s.line(match base {
+            Some(base) if base > 0.1 => line.vs("floor", base, used / base),
+            _ => line,
         });
     }
+    let (Some(run_total), Some(floor_total)) = (run.total(), floor.total()) else {
+        return;
+    };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
     s.line(
         Line::new(
             format!("CPU used of the machine's ({cores} cores × the time counted)"),
-            100.0 * run.total() / (cores * run_secs),
+            100.0 * run_total / (cores * run_secs),
             "%",
         )
         .vs(
             "floor",
-            100.0 * floor.total() / (cores * floor_secs),
-            (run.total() / run_secs) / (floor.total() / floor_secs).max(f64::MIN_POSITIVE),
+            100.0 * floor_total / (cores * floor_secs),
+            (run_total / run_secs) / (floor_total / floor_secs).max(f64::MIN_POSITIVE),
         ),
     );
 }
@@ -512,6 +526,16 @@ pub async fn end_to_end(
          faster arrangement is the baseline.",
         run.upload_id
     ));
+    s.note(
+        "CPU time is read from /proc (user + system): DynamoDB Local's JVM, PostgreSQL's \
+         postmaster and backends (with the backends that exited, through the postmaster's \
+         reaped children) and this process, which runs the functions, the emulated mappings \
+         and the SDK clients. The pipeline's is counted from the parse's start to the \
+         mappings' end (their idle rounds included), the floor's over each run of its \
+         baseline arrangement (their mean); a share of the machine divides by the cores and \
+         that time. When both runs keep the same share busy, the wall ratio follows the CPU \
+         ratio (docs/capacity.md, \"Section 5 on two cores\").",
+    );
     if let Some(stages) = devstack::stages::stages(db, &run.upload_id).await? {
         s.note(format!(
             "`devstack stages {}`, seconds since the upload's event: {}",

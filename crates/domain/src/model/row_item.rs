@@ -12,13 +12,14 @@ use std::sync::Arc;
 /// What every item of one upload carries besides its row, made once per upload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemStamp {
-    pub upload_id: String,
-    pub vendor_id: String,
-    pub file_name: String,
+    // Private, and made only by `ItemStamp::new`: `core_bytes` is counted from the others.
+    upload_id: String,
+    vendor_id: String,
+    file_name: String,
     /// `created_at` and `updated_at` of a new item: the event's time.
-    pub created_at: String,
+    created_at: String,
     /// Epoch seconds after which DynamoDB may expire the item.
-    pub ttl: i64,
+    ttl: i64,
     /// The bytes of a new item's attributes but its cells and its `record_id`'s value,
     /// the same for every row (see [`RowItem::size`]).
     core_bytes: usize,
