@@ -358,9 +358,7 @@ pub struct PutUpload {
 }
 
 /// The clone's `.local/` folder, where the local stack keeps its state.
-pub fn local_dir() -> std::path::PathBuf {
-    std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../.local"))
-}
+pub use crate::env::local_dir;
 
 fn record_upload_id(record: &EventRecord) -> Option<String> {
     #[derive(serde::Deserialize)]
