@@ -18,7 +18,7 @@ use crate::esm::{self, BatchHandler, Consumer, DrainOptions};
 use crate::UploadArgs;
 use anyhow::{bail, Context};
 use async_trait::async_trait;
-use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::s3::S3Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use chrono::{DateTime, Utc};
@@ -288,8 +288,8 @@ impl Stack {
         let wanted: std::collections::HashSet<String> = upload_ids.iter().cloned().collect();
         let options = DrainOptions {
             replay_batches: replay,
-            record_filter: Some(Arc::new(move |r: &EventRecord| {
-                record_upload_id(r).is_some_and(|id| wanted.contains(&id))
+            record_filter: Some(Arc::new(move |r: &serde_json::Value| {
+                record_upload_id(r).is_some_and(|id| wanted.contains(id))
             })),
             on_failure_log: Some(crate::reconcile::stream_failure_log()),
             // Large files on a long-lived, filled-up DynamoDB Local are slow (DESIGN.md §6).
@@ -360,14 +360,11 @@ pub struct PutUpload {
 /// The clone's `.local/` folder, where the local stack keeps its state.
 pub use crate::env::local_dir;
 
-fn record_upload_id(record: &EventRecord) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Key {
-        upload_id: String,
-    }
-    serde_dynamo::from_item::<_, Key>(record.change.keys.clone())
-        .ok()
-        .map(|k| k.upload_id)
+/// The `upload_id` key of a stream record in Lambda's JSON.
+fn record_upload_id(record: &serde_json::Value) -> Option<&str> {
+    record
+        .pointer("/dynamodb/Keys/upload_id/S")
+        .and_then(serde_json::Value::as_str)
 }
 
 struct ValidatorHandler(Arc<stream_validator::Wiring>);

@@ -2,7 +2,7 @@
 
 use super::settings::EsmSettings;
 use async_trait::async_trait;
-use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -36,8 +36,9 @@ where
     }
 }
 
-/// An extra restriction on the records a drain delivers (e.g. only one upload's items).
-pub type RecordFilter = Arc<dyn Fn(&EventRecord) -> bool + Send + Sync>;
+/// An extra restriction on the records a drain delivers (e.g. only one upload's
+/// items), shown each record as the JSON Lambda sends, like the mapping's filters.
+pub type RecordFilter = Arc<dyn Fn(&serde_json::Value) -> bool + Send + Sync>;
 
 /// One event source mapping: a function, its settings, and how far it has got.
 pub struct Consumer {

@@ -8,17 +8,43 @@ use anyhow::{anyhow, bail, Context};
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_sdk_dynamodbstreams::types::{AttributeValue, Record};
 use base64::Engine as _;
+use chrono::{DateTime, Utc};
 use serde::Deserialize as _;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
-/// A stream record in both shapes: the JSON Lambda would send (what filters see) and
-/// the typed record handlers receive.
-#[derive(Debug, Clone)]
+/// A stream record as the mapping holds it: the JSON Lambda would send (what filters
+/// see) and, once a consumer wants it, the typed record handlers receive. Most records
+/// of a busy stream are filtered out (in the pipeline, the validator's own
+/// write-backs), so they are never typed.
+#[derive(Debug)]
 pub struct ConvertedRecord {
     pub sequence_number: String,
+    /// `ApproximateCreationDateTime`, in whole seconds as Lambda sends it (the Unix
+    /// epoch when the record has none, as `aws_lambda_events` reads it).
+    pub created: DateTime<Utc>,
     pub json: Value,
-    pub record: EventRecord,
+    pub(crate) typed: OnceLock<EventRecord>,
+}
+
+impl ConvertedRecord {
+    /// The record as `aws_lambda_events`' `EventRecord`, read from [`Self::json`] the
+    /// first time it is asked for. An error means the emulation has the shape wrong.
+    pub fn record(&self) -> anyhow::Result<&EventRecord> {
+        if let Some(typed) = self.typed.get() {
+            return Ok(typed);
+        }
+        // Read from the document in place: a copy of it to consume would cost as much
+        // as the conversion (`make bench` §5 counts this process's CPU).
+        let typed = EventRecord::deserialize(&self.json).with_context(|| {
+            format!(
+                "stream record {} does not fit aws_lambda_events' EventRecord",
+                self.sequence_number
+            )
+        })?;
+        Ok(self.typed.get_or_init(|| typed))
+    }
 }
 
 /// One attribute value in DynamoDB JSON (`{"S": "…"}`, `{"N": "12"}`, …).
@@ -115,36 +141,41 @@ pub fn record_to_json(record: &Record, stream_arn: &str, default_region: &str) -
     Ok(Value::Object(out))
 }
 
-/// Converts and type-checks one record: the JSON must deserialize into
-/// `aws_lambda_events`' `EventRecord`, or the emulation has the shape wrong.
+/// Converts one record into the JSON Lambda sends; the typed record is made when a
+/// consumer first asks for it ([`ConvertedRecord::record`]).
 pub fn convert_record(
     record: &Record,
     stream_arn: &str,
     default_region: &str,
 ) -> anyhow::Result<ConvertedRecord> {
     let json = record_to_json(record, stream_arn, default_region)?;
-    // Read from the document in place: a copy of it to consume would cost as much as
-    // the conversion (`make bench` §5 counts this process's CPU).
-    let typed = EventRecord::deserialize(&json)
-        .context("stream record does not fit aws_lambda_events' EventRecord")?;
-    let sequence_number = typed.change.sequence_number.clone().unwrap_or_default();
+    let stream = record.dynamodb.as_ref();
+    let created = stream
+        .and_then(|s| s.approximate_creation_date_time)
+        .and_then(|t| DateTime::from_timestamp(t.secs(), 0))
+        .unwrap_or_default();
+    let sequence_number = stream.and_then(|s| s.sequence_number.clone()).unwrap_or_default();
     Ok(ConvertedRecord {
         sequence_number,
+        created,
         json,
-        record: typed,
+        typed: OnceLock::new(),
     })
 }
 
 /// The batch a function receives: `{"Records": [...]}` as `aws_lambda_events`' `Event`.
-pub fn batch_event(records: &[ConvertedRecord]) -> Event {
+pub fn batch_event(records: &[Arc<ConvertedRecord>]) -> anyhow::Result<Event> {
     let mut event = Event::default();
-    event.records = records.iter().map(|r| r.record.clone()).collect();
-    event
+    event.records = records
+        .iter()
+        .map(|r| r.record().cloned())
+        .collect::<anyhow::Result<_>>()?;
+    Ok(event)
 }
 
 /// The batch as the JSON document Lambda would post (used for the on-failure log and
 /// tests that pin the wire shape).
-pub fn batch_json(records: &[ConvertedRecord]) -> Value {
+pub fn batch_json(records: &[Arc<ConvertedRecord>]) -> Value {
     json!({ "Records": records.iter().map(|r| r.json.clone()).collect::<Vec<_>>() })
 }
 
@@ -247,11 +278,12 @@ mod tests {
 
     #[test]
     fn batch_deserializes_into_lambda_event() -> anyhow::Result<()> {
-        let converted = convert_record(&sample(), ARN, "us-east-1")?;
+        let converted = Arc::new(convert_record(&sample(), ARN, "us-east-1")?);
         assert_eq!(converted.sequence_number, "000000000000000000101");
+        assert_eq!(converted.created.timestamp(), 1_700_000_000);
         // The wire shape round-trips through aws_lambda_events' Event.
         let from_wire: Event = serde_json::from_value(batch_json(std::slice::from_ref(&converted)))?;
-        let event = batch_event(&[converted]);
+        let event = batch_event(&[converted])?;
         assert_eq!(from_wire, event);
         let rec = &event.records[0];
         assert_eq!(rec.event_name, "INSERT");
@@ -273,6 +305,29 @@ mod tests {
             rec.change.new_image.get("raw"),
             Some(&serde_dynamo::AttributeValue::B(b"hi\x00".to_vec()))
         );
+        Ok(())
+    }
+
+    #[test]
+    fn the_typed_record_is_made_when_first_asked_for_and_kept() -> anyhow::Result<()> {
+        let converted = convert_record(&sample(), ARN, "us-east-1")?;
+        assert!(
+            converted.typed.get().is_none(),
+            "converting does not type the record"
+        );
+        let first: *const EventRecord = converted.record()?;
+        assert!(std::ptr::eq(first, converted.record()?), "typed once");
+        assert_eq!(converted.record()?.event_name, "INSERT");
+        Ok(())
+    }
+
+    #[test]
+    fn a_record_that_does_not_fit_is_an_error_when_asked_for() -> anyhow::Result<()> {
+        let mut converted = convert_record(&sample(), ARN, "us-east-1")?;
+        converted.json["dynamodb"]["SizeBytes"] = json!("many");
+        let err = converted.record().map(|_| ()).unwrap_err();
+        assert!(format!("{err:#}").contains("000000000000000000101"), "{err:#}");
+        assert!(batch_event(&[Arc::new(converted)]).is_err());
         Ok(())
     }
 

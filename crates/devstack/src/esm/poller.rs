@@ -16,6 +16,7 @@ use anyhow::{bail, Context};
 use aws_lambda_events::event::dynamodb::Event;
 use aws_sdk_dynamodbstreams::Client;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Delivers everything written after `from` to every consumer, as Lambda's event
@@ -185,7 +186,7 @@ impl<'a> Drain<'a> {
                 Step::Idle => return Ok(progressed),
                 Step::Discard(entry) => Some(entry),
                 Step::Deliver(batch) => {
-                    match self.deliver_batch(c, consumer, s, lane, &batch, &rules).await {
+                    match self.deliver_batch(c, consumer, s, lane, &batch, &rules).await? {
                         Settled::RetryAt(_) => return Ok(true),
                         Settled::GaveUp(entry) => Some(entry),
                         Settled::Done | Settled::Bisected => None,
@@ -206,31 +207,37 @@ impl<'a> Drain<'a> {
         consumer: &Consumer,
         s: usize,
         lane: &mut Lane,
-        batch: &[ConvertedRecord],
+        batch: &[Arc<ConvertedRecord>],
         rules: &Rules<'_>,
-    ) -> Settled {
-        let outcome = self.invoke(c, consumer, batch).await;
+    ) -> anyhow::Result<Settled> {
+        let outcome = self.invoke(c, consumer, batch).await?;
         let report = &mut self.report.consumers[c];
-        lane.settle(
+        Ok(lane.settle(
             outcome,
             &self.reader.shards[s].buffer,
             rules,
             Instant::now(),
             report,
-        )
+        ))
     }
 
     /// Calls the handler (twice with `replay_batches`) and judges the answer.
-    async fn invoke(&mut self, c: usize, consumer: &Consumer, batch: &[ConvertedRecord]) -> Outcome {
-        let event = batch_event(batch);
-        let mut outcome = answer(consumer, event.clone(), batch).await;
+    async fn invoke(
+        &mut self,
+        c: usize,
+        consumer: &Consumer,
+        batch: &[Arc<ConvertedRecord>],
+    ) -> anyhow::Result<Outcome> {
+        let event = batch_event(batch)?;
+        let replay = self.opts.replay_batches.then(|| event.clone());
+        let mut outcome = answer(consumer, event, batch).await;
         self.report.consumers[c].invocations += 1;
-        if self.opts.replay_batches {
+        if let Some(event) = replay {
             let again = answer(consumer, event, batch).await;
             self.report.consumers[c].invocations += 1;
             outcome = stricter(outcome, again);
         }
-        outcome
+        Ok(outcome)
     }
 
     async fn send_to_on_failure(
@@ -312,7 +319,7 @@ impl<'a> Drain<'a> {
 }
 
 /// One handler call, judged.
-async fn answer(consumer: &Consumer, event: Event, batch: &[ConvertedRecord]) -> Outcome {
+async fn answer(consumer: &Consumer, event: Event, batch: &[Arc<ConvertedRecord>]) -> Outcome {
     let answer = consumer.handler.handle(event).await.map_err(|e| e.to_string());
     judge(&answer, batch, consumer.settings.report_batch_item_failures)
 }

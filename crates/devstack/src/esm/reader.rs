@@ -258,7 +258,7 @@ impl<'a> StreamReader<'a> {
                 .skip_through
                 .as_deref()
                 .is_some_and(|done| !seq_after(&converted.sequence_number, done));
-            let created = converted.record.change.approximate_creation_date_time.timestamp();
+            let created = converted.created.timestamp();
             if seen || shard.created_since.is_some_and(|since| created < since) {
                 continue;
             }

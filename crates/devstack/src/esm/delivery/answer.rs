@@ -2,6 +2,7 @@
 
 use crate::esm::convert::ConvertedRecord;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
+use std::sync::Arc;
 
 /// A function's answer, as the mapping acts on it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,7 +21,7 @@ pub(crate) enum Outcome {
 /// the whole batch a failure: Lambda cannot tell which records to retry.
 pub(crate) fn judge(
     answer: &Result<DynamoDbEventResponse, String>,
-    batch: &[ConvertedRecord],
+    batch: &[Arc<ConvertedRecord>],
     report_batch_item_failures: bool,
 ) -> Outcome {
     let response = match answer {

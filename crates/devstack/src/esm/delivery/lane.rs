@@ -10,6 +10,7 @@ use crate::esm::report::ConsumerReport;
 use anyhow::bail;
 use chrono::{DateTime, Utc};
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A consumer's progress on one shard.
@@ -32,7 +33,7 @@ pub(crate) enum Step {
     /// Nothing to deliver now: caught up with the buffer, or backing off.
     Idle,
     /// Invoke the function with these records, then [`Lane::settle`] its answer.
-    Deliver(Vec<ConvertedRecord>),
+    Deliver(Vec<Arc<ConvertedRecord>>),
     /// Records too old to deliver: they go to the on-failure destination unseen.
     Discard(OnFailure),
 }
@@ -143,7 +144,11 @@ impl Lane {
         let Some(segment) = self.pending.front_mut() else {
             return Ok(Step::Idle);
         };
-        let records: Vec<ConvertedRecord> = segment.records_in(shard).into_iter().cloned().collect();
+        let records: Vec<Arc<ConvertedRecord>> = segment
+            .records
+            .iter()
+            .filter_map(|&i| shard.shared(i).cloned())
+            .collect();
         if records.len() != segment.records.len() {
             bail!("internal error: a batch refers to records no longer buffered");
         }
@@ -298,6 +303,5 @@ impl Lane {
 }
 
 fn age(record: &ConvertedRecord, now: DateTime<Utc>) -> Duration {
-    let created = record.record.change.approximate_creation_date_time;
-    (now - created).to_std().unwrap_or(Duration::ZERO)
+    (now - record.created).to_std().unwrap_or(Duration::ZERO)
 }

@@ -56,6 +56,6 @@ impl Rules<'_> {
     /// Whether `record` goes into a batch; the others are skipped as processed.
     fn wants(&self, record: &ConvertedRecord) -> bool {
         matches_any(&self.settings.filters, &record.json)
-            && self.record_filter.is_none_or(|keep| keep(&record.record))
+            && self.record_filter.is_none_or(|keep| keep(&record.json))
     }
 }

@@ -33,7 +33,7 @@ impl OnFailure {
         last_error: String,
     ) -> Option<Self> {
         let (first, last) = (records.first()?, records.last()?);
-        let arrival = |r: &ConvertedRecord| r.record.change.approximate_creation_date_time;
+        let arrival = |r: &ConvertedRecord| r.created;
         Some(Self {
             condition,
             attempts,

@@ -10,6 +10,7 @@ use crate::esm::FilterPattern;
 use aws_lambda_events::event::dynamodb::EventRecord;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use serde_json::json;
+use std::sync::Arc;
 use std::time::Duration;
 
 fn wall() -> DateTime<Utc> {
@@ -37,9 +38,15 @@ fn record(n: usize, created: DateTime<Utc>) -> ConvertedRecord {
     });
     ConvertedRecord {
         sequence_number: seq(n),
+        created,
         json,
-        record,
+        typed: record.into(),
     }
+}
+
+/// Records `ns` as a delivered batch holds them.
+fn shared(ns: std::ops::Range<usize>) -> Vec<Arc<ConvertedRecord>> {
+    ns.map(|n| Arc::new(record(n, wall()))).collect()
 }
 
 fn settings(batch_size: usize, retries: Option<u32>, bisect: bool) -> EsmSettings {
@@ -109,7 +116,7 @@ impl Harness {
     /// The sequence numbers of the batch delivered next; any other step fails the test.
     fn delivered(&mut self) -> Vec<String> {
         match self.step() {
-            Step::Deliver(batch) => batch.into_iter().map(|r| r.sequence_number).collect(),
+            Step::Deliver(batch) => batch.iter().map(|r| r.sequence_number.clone()).collect(),
             other => panic!("expected a delivery, got {other:?}"),
         }
     }
@@ -152,7 +159,12 @@ fn batches_hold_at_most_batch_size_records_in_order() {
     let mut h = Harness::new(settings(3, Some(0), false), 7);
     let mut batches = Vec::new();
     while let Step::Deliver(batch) = h.step() {
-        batches.push(batch.into_iter().map(|r| r.sequence_number).collect::<Vec<_>>());
+        batches.push(
+            batch
+                .iter()
+                .map(|r| r.sequence_number.clone())
+                .collect::<Vec<_>>(),
+        );
         assert_eq!(h.settle(Outcome::Success), Settled::Done);
     }
     assert_eq!(batches, vec![seqs(0..3), seqs(3..6), seqs(6..7)]);
@@ -173,7 +185,7 @@ fn full_success_checkpoints_the_last_record_and_moves_on() {
 #[test]
 fn partial_failure_checkpoints_before_the_lowest_failure_and_redelivers_the_rest() {
     let mut h = Harness::new(settings(10, Some(3), true), 6);
-    let batch: Vec<ConvertedRecord> = (0..6).map(|n| record(n, wall())).collect();
+    let batch = shared(0..6);
     assert_eq!(h.delivered(), seqs(0..6));
     // Reported out of order: the lowest one counts.
     let answer = Ok(item_failures(&[Some(&seq(4)), Some(&seq(2))]));
@@ -199,7 +211,7 @@ fn partial_failure_of_the_first_record_leaves_the_checkpoint_alone() {
 
 #[test]
 fn invalid_or_empty_item_identifier_fails_the_whole_batch() {
-    let batch: Vec<ConvertedRecord> = (0..3).map(|n| record(n, wall())).collect();
+    let batch = shared(0..3);
     let valid = seq(1);
     for ids in [
         vec![Some("nope")],
@@ -215,8 +227,9 @@ fn invalid_or_empty_item_identifier_fails_the_whole_batch() {
     }
     // A record without a sequence number is converted with an empty one; an empty
     // identifier still names no record.
-    let mut unnumbered = batch.clone();
+    let mut unnumbered: Vec<ConvertedRecord> = (0..3).map(|n| record(n, wall())).collect();
     unnumbered[1].sequence_number.clear();
+    let unnumbered: Vec<Arc<ConvertedRecord>> = unnumbered.into_iter().map(Arc::new).collect();
     let outcome = judge(&Ok(item_failures(&[Some("")])), &unnumbered, true);
     assert!(matches!(outcome, Outcome::Failed(_)), "{outcome:?}");
 
@@ -229,7 +242,7 @@ fn invalid_or_empty_item_identifier_fails_the_whole_batch() {
 
 #[test]
 fn without_report_batch_item_failures_the_response_body_is_ignored() {
-    let batch: Vec<ConvertedRecord> = (0..3).map(|n| record(n, wall())).collect();
+    let batch = shared(0..3);
     let answer = Ok(item_failures(&[Some(&seq(1)), Some("nope")]));
     assert_eq!(judge(&answer, &batch, false), Outcome::Success);
     assert_eq!(
