@@ -1,0 +1,158 @@
+//! The validator's lookups stay key probes on tables PostgreSQL knows nothing about
+//! yet: a fresh catalog before autovacuum's first ANALYZE, as in every new deployment
+//! and every CI run. There the plan cached for a pooled connection is a generic one
+//! built without statistics; written as `= ANY($n)` on a key's last column, it read
+//! every verdict and claim of the upload and filtered them by the batch's array
+//! (quadratic in the file: `make bench` section 2 went from ~3,300 to ~15,000 rows/s
+//! on a fresh cluster when the lookups became probes).
+//!
+//! Each statement runs in a schema of its own whose tables copy the catalog's (columns,
+//! keys, indexes), filled with one 3,000-row upload and never analyzed, as a generic
+//! plan (`plan_cache_mode = force_generic_plan`), under `EXPLAIN ANALYZE`. The rows each
+//! scan looked at (returned and filtered out, over every loop) are counted per table.
+
+use e2e::stack::{pg, unique};
+use serde_json::Value;
+use std::collections::HashMap;
+
+const UPLOAD: &str = "UPLOAD_PLANS";
+const ROWS: i32 = 3_000;
+/// The batch looked up: 100 rows from the middle of the upload.
+const FIRST: i32 = 1_001;
+const LAST: i32 = 1_100;
+
+/// A schema whose copies of the catalog's tables hold one upload of [`ROWS`] rows, all
+/// decided, claimed and in the catalog; the connection reads it first.
+async fn young_catalog(db: &tokio_postgres::Client) -> anyhow::Result<String> {
+    let schema = unique("plans").to_lowercase();
+    let copy = |table: &str| {
+        format!(
+            "CREATE TABLE {schema}.{table} (LIKE public.{table} INCLUDING ALL)
+             WITH (autovacuum_enabled = off);"
+        )
+    };
+    db.batch_execute(&format!(
+        "CREATE SCHEMA {schema};
+         {rows} {claims} {products}
+         INSERT INTO {schema}.upload_rows (upload_id, row_number, verdict)
+             SELECT '{UPLOAD}', n, 'valid' FROM generate_series(1, {ROWS}) n;
+         INSERT INTO {schema}.upload_claims (upload_id, column_name, value, row_number)
+             SELECT '{UPLOAD}', c, CASE c WHEN 'sku' THEN 'SKU-' ELSE 'VP-' END || n, n
+             FROM generate_series(1, {ROWS}) n, unnest(ARRAY['sku', 'vendor_product_id']) c;
+         INSERT INTO {schema}.products (vendor_id, upload_id, vendor_product_id, product_name,
+                                        category, sku, price, stock_quantity)
+             SELECT 'VEND001', '{UPLOAD}', 'VP-' || n, 'Product ' || n, 'Electronics',
+                    'SKU-' || n, 9.99, 1
+             FROM generate_series(1, {ROWS}) n;
+         SET search_path = {schema}, public;
+         SET plan_cache_mode = force_generic_plan;",
+        rows = copy("upload_rows"),
+        claims = copy("upload_claims"),
+        products = copy("products"),
+    ))
+    .await?;
+    let analyzed: i64 = db
+        .query_one(
+            "SELECT count(*) FROM pg_stat_user_tables
+             WHERE schemaname = $1 AND (last_analyze IS NOT NULL OR last_autoanalyze IS NOT NULL)",
+            &[&schema],
+        )
+        .await?
+        .get(0);
+    assert_eq!(analyzed, 0, "the copies must have no statistics");
+    Ok(schema)
+}
+
+/// Per table: the rows its scans looked at, and the rows they returned.
+fn rows_read(plan: &Value, out: &mut HashMap<String, (f64, f64)>) {
+    if let Some(table) = plan["Relation Name"].as_str() {
+        let n = |key: &str| plan[key].as_f64().unwrap_or(0.0);
+        let loops = n("Actual Loops");
+        let returned = n("Actual Rows") * loops;
+        let filtered = (n("Rows Removed by Filter") + n("Rows Removed by Index Recheck")) * loops;
+        let seen = out.entry(table.to_owned()).or_default();
+        seen.0 += returned + filtered;
+        seen.1 += returned;
+    }
+    for child in plan["Plans"].as_array().into_iter().flatten() {
+        rows_read(child, out);
+    }
+}
+
+/// `EXPLAIN ANALYZE` of `statement` (prepared with `types`) executed with `args`.
+async fn explained(
+    db: &tokio_postgres::Client,
+    statement: &str,
+    types: &str,
+    args: &str,
+) -> anyhow::Result<HashMap<String, (f64, f64)>> {
+    db.batch_execute(&format!("PREPARE probe ({types}) AS {statement}"))
+        .await?;
+    let row = db
+        .query_one(
+            &format!("EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE probe ({args})"),
+            &[],
+        )
+        .await?;
+    db.batch_execute("DEALLOCATE probe").await?;
+    let explained: Value = row.get(0);
+    let mut read = HashMap::new();
+    rows_read(&explained[0]["Plan"], &mut read);
+    Ok(read)
+}
+
+/// The batch's keys as an array literal: `prefix` before each row number.
+fn batch_array(prefix: &str) -> String {
+    let values: Vec<String> = (FIRST..=LAST).map(|n| format!("{prefix}{n}")).collect();
+    format!("'{{{}}}'", values.join(","))
+}
+
+#[tokio::test]
+async fn the_batch_context_reads_one_row_per_key_without_statistics() -> anyhow::Result<()> {
+    let db = pg().await;
+    let schema = young_catalog(&db).await?;
+    let read = explained(
+        &db,
+        adapters::postgres::BATCH_CONTEXT,
+        "text, int[], text[], text[]",
+        &format!(
+            "'{UPLOAD}', {}, {}, {}",
+            batch_array(""),
+            batch_array("SKU-"),
+            batch_array("VP-")
+        ),
+    )
+    .await?;
+    let batch = f64::from(LAST - FIRST + 1);
+    for (table, keys) in [
+        ("upload_rows", batch),
+        ("upload_claims", 2.0 * batch),
+        ("products", batch),
+    ] {
+        let (looked_at, returned) = read.get(table).copied().unwrap_or_default();
+        assert_eq!(returned, keys, "{table}: every key of the batch is found");
+        assert_eq!(
+            looked_at, keys,
+            "{table}: one row looked at per key, not the upload's {ROWS}"
+        );
+    }
+    db.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn standing_verdicts_read_one_row_per_key_without_statistics() -> anyhow::Result<()> {
+    let db = pg().await;
+    let schema = young_catalog(&db).await?;
+    let read = explained(
+        &db,
+        adapters::postgres::STANDING_VERDICTS,
+        "text, int[]",
+        &format!("'{UPLOAD}', {}", batch_array("")),
+    )
+    .await?;
+    let batch = f64::from(LAST - FIRST + 1);
+    assert_eq!(read.get("upload_rows").copied(), Some((batch, batch)));
+    db.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).await?;
+    Ok(())
+}
