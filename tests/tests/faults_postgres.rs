@@ -22,8 +22,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The first line of the validator's write: one statement per batch that records its
-/// verdicts and products and commits as it ends (`adapters::postgres` sends its text
-/// every time). The proxy watches for it.
+/// verdicts and products and commits as it ends (`adapters::postgres` prepares it once
+/// per connection). The proxy fires on the Bind that executes it.
 const COMMIT_BATCH: &str = "-- commit_batch\n";
 
 /// Invocations of one batch before the mapping gives up on it (MaximumRetryAttempts + 1).

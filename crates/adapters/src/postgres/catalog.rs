@@ -131,13 +131,17 @@ impl CatalogStore for PgCatalog {
         }
         let write = BatchWrite::of(upload_id, vendor_id, verdicts)?;
         let client = self.client().await?;
-        // Typed, not prepared: parsed, planned and executed in one exchange, planned
-        // for this batch's sizes (a cached generic plan guesses them). It also sends its
-        // text every time, which the fault tests' proxy watches for.
-        let row = client
-            .query_typed_opt(COMMIT_BATCH, &write.params())
+        // Prepared once per connection (cached): a batch is then one Bind and Execute,
+        // not a Parse of the statement's text and a plan each time (0.36 ms and 0.64 ms
+        // of a 100-row batch's ~6 ms in PostgreSQL, log_min_duration_statement).
+        let params = write.params();
+        let types: Vec<Type> = params.iter().map(|(_, t)| t.clone()).collect();
+        let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|(v, _)| *v).collect();
+        let statement = client
+            .prepare_typed_cached(COMMIT_BATCH, &types)
             .await
             .map_err(from_pg)?;
+        let row = client.query_opt(&statement, &values).await.map_err(from_pg)?;
         let row = locked(upload_id, row)?;
         let mut upload = state_of(upload_id.to_string(), &row, 0)?;
         let inserted: Option<Vec<i32>> = row.try_get(7).map_err(from_pg)?;
@@ -261,7 +265,7 @@ impl<'a> BatchWrite<'a> {
 
 /// A batch's verdicts, its valid products and their count, in one statement: atomic
 /// without BEGIN and COMMIT, and one exchange with the server. Its first line names it
-/// (the fault tests hold the answer to it).
+/// (the fault tests hold the answer to the Bind that executes it).
 ///
 /// - `upload` locks the upload's history row and reads it. Every writer of its counters
 ///   takes this lock, so concurrent deliveries of one upload are serialised and the row
