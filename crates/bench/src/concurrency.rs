@@ -145,6 +145,7 @@ async fn uploads(stack: &Stack, db: &tokio_postgres::Client, n: usize, tag: &str
             problems.push(format!("{id}: {problem}"));
         }
     }
+    crate::cleanup::forget_uploads(db, &ids).await?;
     Ok(Run {
         secs,
         parse_secs,

@@ -6,6 +6,7 @@
 //! `bench child ...` is this binary measuring one thing in a process of its own (peak
 //! RSS); the parent starts it.
 
+mod cleanup;
 mod cold_start;
 mod concurrency;
 mod cpu;
@@ -145,7 +146,10 @@ async fn stack_sections(only: &[String]) -> StackSections {
     if wanted("4") {
         out.report_child = async {
             let id = report_rss::prepare(&proxies.db.client).await?;
-            tokio::task::spawn_blocking(move || memory::spawn(&["report", &id])).await?
+            let upload = id.clone();
+            let child = tokio::task::spawn_blocking(move || memory::spawn(&["report", &upload])).await?;
+            cleanup::forget_uploads(&proxies.db.client, &[id]).await?;
+            child
         }
         .await
         .map_err(|e| format!("{e:#}"));
