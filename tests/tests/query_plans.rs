@@ -79,13 +79,15 @@ fn rows_read(plan: &Value, out: &mut HashMap<String, (f64, f64)>) {
     }
 }
 
-/// `EXPLAIN ANALYZE` of `statement` (prepared with `types`) executed with `args`.
-async fn explained(
-    db: &tokio_postgres::Client,
+/// `EXPLAIN ANALYZE` of `statement` (prepared with `types`, run as a generic plan)
+/// executed with `args` on a [`young_catalog`]: the rows each table's scans read.
+async fn rows_read_without_statistics(
     statement: &str,
     types: &str,
     args: &str,
 ) -> anyhow::Result<HashMap<String, (f64, f64)>> {
+    let db = pg().await;
+    let schema = young_catalog(&db).await?;
     db.batch_execute(&format!("PREPARE probe ({types}) AS {statement}"))
         .await?;
     let row = db
@@ -94,7 +96,8 @@ async fn explained(
             &[],
         )
         .await?;
-    db.batch_execute("DEALLOCATE probe").await?;
+    db.batch_execute(&format!("DEALLOCATE probe; DROP SCHEMA {schema} CASCADE"))
+        .await?;
     let explained: Value = row.get(0);
     let mut read = HashMap::new();
     rows_read(&explained[0]["Plan"], &mut read);
@@ -107,12 +110,12 @@ fn batch_array(prefix: &str) -> String {
     format!("'{{{}}}'", values.join(","))
 }
 
+/// How many rows the batch has.
+const BATCH: f64 = (LAST - FIRST + 1) as f64;
+
 #[tokio::test]
 async fn the_batch_context_reads_one_row_per_key_without_statistics() -> anyhow::Result<()> {
-    let db = pg().await;
-    let schema = young_catalog(&db).await?;
-    let read = explained(
-        &db,
+    let read = rows_read_without_statistics(
         adapters::postgres::BATCH_CONTEXT,
         "text, int[], text[], text[]",
         &format!(
@@ -123,11 +126,10 @@ async fn the_batch_context_reads_one_row_per_key_without_statistics() -> anyhow:
         ),
     )
     .await?;
-    let batch = f64::from(LAST - FIRST + 1);
     for (table, keys) in [
-        ("upload_rows", batch),
-        ("upload_claims", 2.0 * batch),
-        ("products", batch),
+        ("upload_rows", BATCH),
+        ("upload_claims", 2.0 * BATCH),
+        ("products", BATCH),
     ] {
         let (looked_at, returned) = read.get(table).copied().unwrap_or_default();
         assert_eq!(returned, keys, "{table}: every key of the batch is found");
@@ -136,23 +138,17 @@ async fn the_batch_context_reads_one_row_per_key_without_statistics() -> anyhow:
             "{table}: one row looked at per key, not the upload's {ROWS}"
         );
     }
-    db.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).await?;
     Ok(())
 }
 
 #[tokio::test]
 async fn standing_verdicts_read_one_row_per_key_without_statistics() -> anyhow::Result<()> {
-    let db = pg().await;
-    let schema = young_catalog(&db).await?;
-    let read = explained(
-        &db,
+    let read = rows_read_without_statistics(
         adapters::postgres::STANDING_VERDICTS,
         "text, int[]",
         &format!("'{UPLOAD}', {}", batch_array("")),
     )
     .await?;
-    let batch = f64::from(LAST - FIRST + 1);
-    assert_eq!(read.get("upload_rows").copied(), Some((batch, batch)));
-    db.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).await?;
+    assert_eq!(read.get("upload_rows").copied(), Some((BATCH, BATCH)));
     Ok(())
 }
