@@ -117,9 +117,10 @@ async fn postgres_stopped_in_the_middle_of_a_20000_row_validation_ends_every_row
     let outage = proxy.clone();
     let validator = observed(validator_handler(ports.clone()), tally.clone(), move |t| {
         // 30 batches in, the database stops while the next batch's write is being
-        // sent: the connection is cut before the part holding the rows' values reaches
-        // the server, so the write (one statement, atomic) never runs. Its text is the
-        // same for every batch: the trigger is a value of the rows, an image URL.
+        // sent: the connection is cut before the message holding the rows' values (the
+        // Bind) has reached the server whole, so the write (one statement, atomic)
+        // never runs. Its text is the same for every batch: the trigger is a value of
+        // the rows, an image URL.
         if t.clean == 30 && t.failed == 0 {
             outage.go_down_when_sent("https://example.com/");
         }

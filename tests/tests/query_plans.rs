@@ -6,6 +6,10 @@
 //! (quadratic in the file: `make bench` section 2 went from ~3,300 to ~15,000 rows/s
 //! on a fresh cluster when the lookups became probes).
 //!
+//! The batch's write (`COMMIT_BATCH`, prepared once per connection) must not turn its
+//! join of the verdicts it inserted with the batch's columns into a nested loop, which
+//! would run one side once per row of the other: quadratic in the batch.
+//!
 //! Each statement runs in a schema of its own whose tables copy the catalog's (columns,
 //! keys, indexes), filled with one 3,000-row upload and never analyzed, as a generic
 //! plan (`plan_cache_mode = force_generic_plan`), under `EXPLAIN ANALYZE`. The rows each
@@ -20,9 +24,12 @@ const ROWS: i32 = 3_000;
 /// The batch looked up: 100 rows from the middle of the upload.
 const FIRST: i32 = 1_001;
 const LAST: i32 = 1_100;
+/// The batch written: 1,000 rows after the upload's last decided one.
+const NEW: std::ops::RangeInclusive<i32> = 3_001..=4_000;
 
 /// A schema whose copies of the catalog's tables hold one upload of [`ROWS`] rows, all
-/// decided, claimed and in the catalog; the connection reads it first.
+/// decided, claimed and in the catalog (its history row says 5,000 are coming); the
+/// connection reads it first.
 async fn young_catalog(db: &tokio_postgres::Client) -> anyhow::Result<String> {
     let schema = unique("plans").to_lowercase();
     let copy = |table: &str| {
@@ -33,7 +40,9 @@ async fn young_catalog(db: &tokio_postgres::Client) -> anyhow::Result<String> {
     };
     db.batch_execute(&format!(
         "CREATE SCHEMA {schema};
-         {rows} {claims} {products}
+         {history} {rows} {claims} {products}
+         INSERT INTO {schema}.upload_history (upload_id, vendor_id, file_name, s3_key, total_records)
+             VALUES ('{UPLOAD}', 'VEND001', 'plans.csv', 'uploads/VEND001/plans.csv', 5000);
          INSERT INTO {schema}.upload_rows (upload_id, row_number, verdict)
              SELECT '{UPLOAD}', n, 'valid' FROM generate_series(1, {ROWS}) n;
          INSERT INTO {schema}.upload_claims (upload_id, column_name, value, row_number)
@@ -46,6 +55,7 @@ async fn young_catalog(db: &tokio_postgres::Client) -> anyhow::Result<String> {
              FROM generate_series(1, {ROWS}) n;
          SET search_path = {schema}, public;
          SET plan_cache_mode = force_generic_plan;",
+        history = copy("upload_history"),
         rows = copy("upload_rows"),
         claims = copy("upload_claims"),
         products = copy("products"),
@@ -65,7 +75,8 @@ async fn young_catalog(db: &tokio_postgres::Client) -> anyhow::Result<String> {
 
 /// Per table: the rows its scans looked at, and the rows they returned.
 fn rows_read(plan: &Value, out: &mut HashMap<String, (f64, f64)>) {
-    if let Some(table) = plan["Relation Name"].as_str() {
+    let scan = plan["Node Type"].as_str().is_some_and(|t| t.ends_with("Scan"));
+    if let (true, Some(table)) = (scan, plan["Relation Name"].as_str()) {
         let n = |key: &str| plan[key].as_f64().unwrap_or(0.0);
         let loops = n("Actual Loops");
         let returned = n("Actual Rows") * loops;
@@ -80,12 +91,8 @@ fn rows_read(plan: &Value, out: &mut HashMap<String, (f64, f64)>) {
 }
 
 /// `EXPLAIN ANALYZE` of `statement` (prepared with `types`, run as a generic plan)
-/// executed with `args` on a [`young_catalog`]: the rows each table's scans read.
-async fn rows_read_without_statistics(
-    statement: &str,
-    types: &str,
-    args: &str,
-) -> anyhow::Result<HashMap<String, (f64, f64)>> {
+/// executed with `args` on a [`young_catalog`]: its plan, as run.
+async fn explained_without_statistics(statement: &str, types: &str, args: &str) -> anyhow::Result<Value> {
     let db = pg().await;
     let schema = young_catalog(&db).await?;
     db.batch_execute(&format!("PREPARE probe ({types}) AS {statement}"))
@@ -99,14 +106,36 @@ async fn rows_read_without_statistics(
     db.batch_execute(&format!("DEALLOCATE probe; DROP SCHEMA {schema} CASCADE"))
         .await?;
     let explained: Value = row.get(0);
+    Ok(explained[0]["Plan"].clone())
+}
+
+/// Per table, the rows `statement`'s scans read on a [`young_catalog`].
+async fn rows_read_without_statistics(
+    statement: &str,
+    types: &str,
+    args: &str,
+) -> anyhow::Result<HashMap<String, (f64, f64)>> {
+    let plan = explained_without_statistics(statement, types, args).await?;
     let mut read = HashMap::new();
-    rows_read(&explained[0]["Plan"], &mut read);
+    rows_read(&plan, &mut read);
     Ok(read)
+}
+
+/// Every node of a plan.
+fn nodes<'a>(plan: &'a Value, out: &mut Vec<&'a Value>) {
+    out.push(plan);
+    for child in plan["Plans"].as_array().into_iter().flatten() {
+        nodes(child, out);
+    }
 }
 
 /// The batch's keys as an array literal: `prefix` before each row number.
 fn batch_array(prefix: &str) -> String {
-    let values: Vec<String> = (FIRST..=LAST).map(|n| format!("{prefix}{n}")).collect();
+    array_of(FIRST..=LAST, prefix)
+}
+
+fn array_of(rows: std::ops::RangeInclusive<i32>, prefix: &str) -> String {
+    let values: Vec<String> = rows.map(|n| format!("{prefix}{n}")).collect();
     format!("'{{{}}}'", values.join(","))
 }
 
@@ -150,5 +179,68 @@ async fn standing_verdicts_read_one_row_per_key_without_statistics() -> anyhow::
     )
     .await?;
     assert_eq!(read.get("upload_rows").copied(), Some((BATCH, BATCH)));
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_batch_write_runs_each_step_once_without_statistics() -> anyhow::Result<()> {
+    let n = NEW.clone().count();
+    let fill = |value: &str, ty: &str| format!("array_fill({value}::{ty}, ARRAY[{n}])");
+    let text = |value: &str| fill(&format!("'{value}'"), "text");
+    let rows = array_of(NEW, "");
+    let args = [
+        format!("'{UPLOAD}'"),
+        rows.clone(),
+        text("valid"),
+        fill("'[]'", "jsonb"),
+        "'VEND001'".to_owned(),
+        rows,
+        array_of(NEW, "VP-"),
+        text("Product"),
+        text("Electronics"),
+        text("Phones"),
+        text("A product"),
+        array_of(NEW, "SKU-"),
+        text("Brand"),
+        fill("9.99", "numeric"),
+        fill("12.99", "numeric"),
+        fill("1", "int"),
+        text("piece"),
+        fill("0.5", "numeric"),
+        text("10x10x10"),
+        text("https://example.com/p.jpg"),
+    ];
+    let plan = explained_without_statistics(
+        adapters::postgres::COMMIT_BATCH,
+        "text, int[], text[], jsonb[], text, int[], text[], text[], text[], text[], text[], \
+         text[], text[], numeric[], numeric[], int[], text[], numeric[], text[], text[]",
+        &args.join(", "),
+    )
+    .await?;
+    let mut all = Vec::new();
+    nodes(&plan, &mut all);
+    let inserted = |table: &str| {
+        all.iter()
+            .filter(|node| node["Node Type"] == "ModifyTable" && node["Relation Name"] == table)
+            .map(|node| node["Tuples Inserted"].as_f64().unwrap_or(0.0))
+            .sum::<f64>()
+    };
+    assert_eq!(inserted("upload_rows"), n as f64, "every verdict is written");
+    assert_eq!(
+        inserted("products"),
+        n as f64,
+        "every valid row's product is written"
+    );
+    // A nested loop runs its inner side once per outer row: over the verdicts just
+    // inserted or over the batch's columns, either way quadratic in the batch.
+    let repeated: Vec<String> = all
+        .iter()
+        .filter(|node| node["Actual Loops"].as_f64().unwrap_or(0.0) > 1.0)
+        .map(|node| format!("{} × {}", node["Node Type"], node["Actual Loops"]))
+        .collect();
+    assert!(
+        repeated.is_empty(),
+        "every node runs once, none once per row of the batch: {repeated:?}"
+    );
     Ok(())
 }

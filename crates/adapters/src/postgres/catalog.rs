@@ -283,7 +283,7 @@ impl<'a> BatchWrite<'a> {
 ///
 /// Returns the history row as locked (`state_query!`'s columns: the CTE is built from
 /// it), then the row numbers inserted.
-const COMMIT_BATCH: &str = concat!(
+pub const COMMIT_BATCH: &str = concat!(
     "-- commit_batch\nWITH upload AS (",
     state_query!(),
     " FOR UPDATE

@@ -17,7 +17,7 @@ mod reconciliation;
 mod vendor_uploads;
 
 pub use auth::{is_authentication_failure, tls_config, CredentialError, Credentials, Endpoint, TOKEN_REUSE};
-pub use catalog::{BATCH_CONTEXT, STANDING_VERDICTS};
+pub use catalog::{BATCH_CONTEXT, COMMIT_BATCH, STANDING_VERDICTS};
 pub use pool::{pool, POOL_SIZE};
 
 use crate::classify::{from_pg, from_pool};
