@@ -277,9 +277,7 @@ pub async fn drain(
     let wanted: HashSet<String> = uploads.iter().map(|u| u.to_string()).collect();
     let options = DrainOptions {
         record_filter: Some(Arc::new(move |r: &serde_json::Value| {
-            r.pointer("/dynamodb/Keys/upload_id/S")
-                .and_then(serde_json::Value::as_str)
-                .is_some_and(|u| wanted.contains(u))
+            devstack::esm::convert::string_key(r, "upload_id").is_some_and(|u| wanted.contains(u))
         })),
         on_failure_log: on_failure_log.map(Path::to_path_buf),
         // DynamoDB Local slows down as it fills (DESIGN.md §6).

@@ -98,11 +98,20 @@ impl Message {
 struct Framer {
     pending: Vec<u8>,
     started: bool,
+    /// A length no message can have was seen: from then on each read is one untyped
+    /// "message", searched whole for the armed statement (as before the framing).
+    lost: bool,
 }
 
 impl Framer {
     /// The messages `bytes` complete.
     fn push(&mut self, bytes: &[u8]) -> Vec<Message> {
+        if self.lost {
+            return vec![Message {
+                kind: None,
+                body: bytes.to_vec(),
+            }];
+        }
         self.pending.extend_from_slice(bytes);
         let mut messages = Vec::new();
         loop {
@@ -111,7 +120,15 @@ impl Framer {
                 break;
             };
             let length = u32::from_be_bytes([length[0], length[1], length[2], length[3]]) as usize;
-            if length < 4 || self.pending.len() < header + length {
+            if length < 4 {
+                self.lost = true;
+                messages.push(Message {
+                    kind: None,
+                    body: std::mem::take(&mut self.pending),
+                });
+                break;
+            }
+            if self.pending.len() < header + length {
                 break;
             }
             let kind = self.started.then(|| self.pending[0]);
@@ -330,6 +347,19 @@ mod tests {
 
     fn bind(statement: &str) -> Vec<u8> {
         message(Some(b'B'), format!("\0{statement}\0\0\0\0\0\0\0").as_bytes())
+    }
+
+    #[test]
+    fn after_an_impossible_length_every_read_is_searched_whole() {
+        let mut framer = Framer::default();
+        framer.push(&startup());
+        let broken = framer.push(b"Q\0\0\0\x02COMMIT");
+        assert_eq!(broken.len(), 1);
+        assert_eq!(broken[0].kind, None);
+        assert!(broken[0].body.ends_with(b"COMMIT"));
+        let next = framer.push(b"more COMMIT");
+        assert_eq!(next.len(), 1);
+        assert_eq!(next[0].body, b"more COMMIT");
     }
 
     #[test]

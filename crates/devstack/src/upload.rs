@@ -289,7 +289,7 @@ impl Stack {
         let options = DrainOptions {
             replay_batches: replay,
             record_filter: Some(Arc::new(move |r: &serde_json::Value| {
-                record_upload_id(r).is_some_and(|id| wanted.contains(id))
+                esm::convert::string_key(r, "upload_id").is_some_and(|id| wanted.contains(id))
             })),
             on_failure_log: Some(crate::reconcile::stream_failure_log()),
             // Large files on a long-lived, filled-up DynamoDB Local are slow (DESIGN.md §6).
@@ -359,13 +359,6 @@ pub struct PutUpload {
 
 /// The clone's `.local/` folder, where the local stack keeps its state.
 pub use crate::env::local_dir;
-
-/// The `upload_id` key of a stream record in Lambda's JSON.
-fn record_upload_id(record: &serde_json::Value) -> Option<&str> {
-    record
-        .pointer("/dynamodb/Keys/upload_id/S")
-        .and_then(serde_json::Value::as_str)
-}
 
 struct ValidatorHandler(Arc<stream_validator::Wiring>);
 struct ErrorHandler(Arc<error_processor::Wiring>);

@@ -163,6 +163,12 @@ pub fn convert_record(
     })
 }
 
+/// A string key attribute (`{"S": …}`) of a stream record in Lambda's JSON, e.g. the
+/// `upload_id` a drain's [`RecordFilter`](super::RecordFilter) selects on.
+pub fn string_key<'a>(record: &'a Value, name: &str) -> Option<&'a str> {
+    record["dynamodb"]["Keys"][name]["S"].as_str()
+}
+
 /// The batch a function receives: `{"Records": [...]}` as `aws_lambda_events`' `Event`.
 pub fn batch_event(records: &[Arc<ConvertedRecord>]) -> anyhow::Result<Event> {
     let mut event = Event::default();
@@ -330,6 +336,16 @@ mod tests {
             Err(err) => assert!(format!("{err:#}").contains("000000000000000000101"), "{err:#}"),
         }
         assert!(batch_event(&[Arc::new(converted)]).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn string_keys_are_read_from_the_records_keys() -> anyhow::Result<()> {
+        let json = record_to_json(&sample(), ARN, "us-east-1")?;
+        assert_eq!(string_key(&json, "upload_id"), Some("UPLOAD_1"));
+        assert_eq!(string_key(&json, "record_id"), Some("REC_000001"));
+        assert_eq!(string_key(&json, "row_number"), None, "not a key");
+        assert_eq!(string_key(&json!({}), "upload_id"), None);
         Ok(())
     }
 
