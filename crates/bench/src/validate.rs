@@ -329,6 +329,9 @@ pub async fn run(db: &Db) -> anyhow::Result<Section> {
         .iter()
         .map(|(_, rates, _)| (paired(rates, &copies), paired(rates, &naives)))
         .collect();
+    // What the ×20 target asks of ours in this run, as a share of the bulk-load limit.
+    let twenty_naive: Vec<f64> = naives.iter().map(|n| 20.0 * n).collect();
+    let asked_of_copy = paired(&twenty_naive, &copies);
     let (copy_rate, naive_rate) = (median(copies), median(naives));
     s.line(Line::new(
         "limit: COPY of the same rows into empty identical tables",
@@ -339,6 +342,20 @@ pub async fn run(db: &Db) -> anyhow::Result<Section> {
         "naive: 4 statements per row (original)",
         naive_rate,
         "rows/s",
+    ));
+    s.line(
+        Line::new(
+            "20× the naive path (what the ×20 target asks of ours)",
+            20.0 * naive_rate,
+            "rows/s",
+        )
+        .vs("COPY", copy_rate, asked_of_copy),
+    );
+    s.note(format!(
+        "On loopback the ×20 target asks ours for {asked_of_copy:.2}× COPY's rate: to look up, \
+         validate and upsert each row nearly as fast as PostgreSQL bulk-loads the bare rows. \
+         The naive path is bound by its 4 awaited round trips a row, which loopback makes \
+         cheap; the table's estimate lines put a network round trip back on both sides."
     ));
     for ((batch, rates, counted), (vs_copy, vs_naive)) in ours_by_batch.into_iter().zip(ratios) {
         let rate = median(rates);
