@@ -41,6 +41,11 @@ async fn reads_by_id_or_by_email_case_insensitively() {
         run(GET_CUSTOMER_PROFILE, json!({"customer_id": "CUST999"}), &s).await["error"]["code"],
         "NOT_FOUND"
     );
+    let many_digits = format!("CUST{}", "9".repeat(21));
+    assert_eq!(
+        run(GET_CUSTOMER_PROFILE, json!({"customer_id": many_digits}), &s).await["error"]["code"],
+        "NOT_FOUND"
+    );
     assert_eq!(
         run(GET_CUSTOMER_PROFILE, json!({"email": "x@example.com"}), &s).await["error"]["code"],
         "NOT_FOUND"

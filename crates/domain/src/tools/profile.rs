@@ -21,6 +21,9 @@ pub const MAX_ADDRESS_FIELD_CHARS: usize = 200;
 pub const MAX_ZIP_CHARS: usize = 20;
 pub const MAX_EMAIL_CHARS: usize = 254;
 
+/// DynamoDB's limit on a partition key's value: no longer id can name a customer.
+pub const MAX_CUSTOMER_ID_BYTES: usize = 2048;
+
 /// `CUST` followed by at least three digits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CustomerId(String);
@@ -28,11 +31,16 @@ pub struct CustomerId(String);
 impl CustomerId {
     pub fn parse(s: &str) -> Result<CustomerId, String> {
         let digits = s.strip_prefix("CUST").unwrap_or("");
-        if digits.len() >= 3 && digits.len() <= 20 && digits.bytes().all(|b| b.is_ascii_digit()) {
-            Ok(CustomerId(s.to_string()))
-        } else {
-            Err(format!("{s:?} does not match ^CUST\\d{{3,}}$ (e.g. CUST001)"))
+        if digits.len() < 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("{s:?} does not match ^CUST\\d{{3,}}$ (e.g. CUST001)"));
         }
+        if s.len() > MAX_CUSTOMER_ID_BYTES {
+            return Err(format!(
+                "customer_id is {} characters; a customer id has at most {MAX_CUSTOMER_ID_BYTES} (DynamoDB's key limit)",
+                s.len()
+            ));
+        }
+        Ok(CustomerId(s.to_string()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -273,6 +281,15 @@ mod tests {
         assert!(CustomerId::parse("CUST01").is_err());
         assert!(CustomerId::parse("cust001").is_err());
         assert!(CustomerId::parse("CUST00a").is_err());
+        // As many digits as a DynamoDB key holds: 21 is an id like any other.
+        assert!(CustomerId::parse(&format!("CUST{}", "9".repeat(21))).is_ok());
+        let longest = format!("CUST{}", "9".repeat(MAX_CUSTOMER_ID_BYTES - 4));
+        assert!(CustomerId::parse(&longest).is_ok());
+        let over = CustomerId::parse(&format!("{longest}9")).map(|id| id.as_str().len());
+        assert!(
+            over.as_ref().is_err_and(|e| e.contains("at most 2048")),
+            "{over:?}"
+        );
         assert_eq!(
             Email::parse(" John.Doe@Example.COM ")
                 .map(|e| e.0)
