@@ -144,7 +144,8 @@ async def main(s):
 
     # The CUSTOM_JWT authorizer: the SDK surfaces the 401's JSON-RPC error.
     for label, token in [("no token", None), ("bad signature", s["token_bad_signature"]),
-                         ("expired", s["token_expired"]), ("wrong audience", s["token_wrong_audience"])]:
+                         ("expired", s["token_expired"]), ("wrong audience", s["token_wrong_audience"]),
+                         ("not valid yet", s["token_not_yet_valid"])]:
         r = await session_call(url, token, lambda session: session.list_tools())
         check(f"401 ({label}) → MCPError -32001", isinstance(r, MCPError) and r.code == -32001, repr(r))
 

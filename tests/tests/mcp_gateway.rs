@@ -103,6 +103,11 @@ async fn an_mcp_sdk_session_through_the_local_gateway() {
         ),
         token(&jwt, &jwt.vendor_audience, tenant_claim(&a)),
         unsigned(&b),
+        token(
+            &jwt,
+            &aud,
+            json!({"tenant_id": a, "nbf": chrono::Utc::now().timestamp() + 3600}),
+        ),
     ];
     let session = json!({
         "reviews_target": var("REVIEWS_TARGET_NAME"),
@@ -113,6 +118,7 @@ async fn an_mcp_sdk_session_through_the_local_gateway() {
         "token_a": tokens[0], "token_b": tokens[1], "token_c": tokens[2],
         "token_bad_signature": tokens[3], "token_expired": tokens[4],
         "token_wrong_audience": tokens[5], "token_forged": tokens[6],
+        "token_not_yet_valid": tokens[7],
     });
 
     let gateway = GatewayProcess::start(&[("RUST_LOG", "trace")]).await;

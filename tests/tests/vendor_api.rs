@@ -365,12 +365,20 @@ async fn tokens_are_checked_as_the_jwt_authorizer_checks_them() {
         .mint(&jwt.vendor_audience, claims("VEND001"), Duration::from_secs(600))
         .unwrap_or_default();
     let expired = devstack::token::run(Some("VEND001".into()), None, -5).unwrap_or_default();
+    let later = |claim: &str| {
+        let mut c = claims("VEND001");
+        c.insert(claim.into(), (Utc::now().timestamp() + 3600).into());
+        jwt.mint(&jwt.vendor_audience, c, Duration::from_secs(7200))
+            .unwrap_or_default()
+    };
     let gateway = devstack::token::run(None, Some("tenanta".into()), 600).unwrap_or_default();
     for (what, token) in [
         ("forged", forged),
         ("expired", expired),
         ("another audience", gateway),
         ("garbage", "a.b.c".to_string()),
+        ("not valid before an hour from now", later("nbf")),
+        ("issued an hour from now", later("iat")),
     ] {
         let r = curl(&["-H", &format!("Authorization: Bearer {token}")], &url).await;
         assert!(unauthorized(&r), "{what}: {r:?}");
@@ -443,6 +451,12 @@ async fn bad_requests_get_json_errors_naming_the_problem() {
             "INVALID_CONTENT_LENGTH",
             "content_length",
         ),
+        (
+            r#"{"file_name": "big.csv", "content_length": 99999999999999999999999}"#.to_string(),
+            413,
+            "FILE_TOO_LARGE",
+            "content_length",
+        ),
         ("{".to_string(), 400, "INVALID_REQUEST", "JSON"),
     ] {
         let r = vendor.post("/uploads", &body).await;
@@ -460,6 +474,18 @@ async fn bad_requests_get_json_errors_naming_the_problem() {
         assert_eq!(r.status, 400, "{q}: {}", r.text);
         assert!(r.code().is_some(), "{q}: {}", r.text);
     }
+    // An id no upload can have (PostgreSQL's text holds no NUL) is a missing upload.
+    for suffix in ["", "/errors", "/report"] {
+        let r = vendor.get(&format!("/uploads/a%00b{suffix}")).await;
+        assert_eq!(
+            (r.status, r.code()),
+            (404, Some("NOT_FOUND")),
+            "{suffix}: {}",
+            r.text
+        );
+    }
+    let r = vendor.get("/uploads?status=&from=&to=&limit=&next_token=").await;
+    assert_eq!(r.status, 200, "the route's template as written: {}", r.text);
     let r = vendor.get("/uploads/x/errors?limit=1001").await;
     assert_eq!((r.status, r.code()), (400, Some("INVALID_LIMIT")));
     let r = vendor.get("/nowhere").await;

@@ -1,7 +1,8 @@
 //! The local identity provider: HS256 tokens standing in for the ones a real IdP (e.g.
 //! Cognito) issues, and the checks API Gateway's JWT authorizer and AgentCore Gateway's
 //! CUSTOM_JWT authorizer make before anything reaches a function: signature, expiry,
-//! issuer and audience, with no leeway.
+//! issuer and audience, and, when the token carries them, `nbf` and `iat` before now
+//! (API Gateway's JWT authorizer refuses a token not yet valid), with no leeway.
 //!
 //! One signing key (`JWT_SIGNING_SECRET`) and issuer (`JWT_ISSUER`); the vendor API and
 //! the agent gateway are two audiences, so a token minted for one is refused by the other.
@@ -28,6 +29,8 @@ pub enum Refusal {
     Missing,
     #[error("the token has expired")]
     Expired,
+    #[error("the token is not valid yet (nbf or iat after now)")]
+    NotYetValid,
     #[error("the token's signature does not verify")]
     BadSignature,
     #[error("the token was not issued for this audience")]
@@ -103,8 +106,8 @@ impl Jwt {
         Ok(encode(&Header::new(Algorithm::HS256), &all, &key)?)
     }
 
-    /// The token's claims when it is signed with our key, unexpired, from our issuer and
-    /// for `audience`.
+    /// The token's claims when it is signed with our key, unexpired, already valid (`nbf`
+    /// and `iat`, when present, not after now), from our issuer and for `audience`.
     pub fn verify(&self, token: &str, audience: &str) -> Result<Map<String, Value>, Refusal> {
         if token.trim().is_empty() {
             return Err(Refusal::Missing);
@@ -113,11 +116,21 @@ impl Jwt {
         validation.leeway = 0;
         validation.set_audience(&[audience]);
         validation.set_issuer(&[self.issuer.as_str()]);
+        validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
         let key = DecodingKey::from_secret(&self.secret).map_err(|_| Refusal::BadSignature)?;
-        decode::<Map<String, Value>>(token.trim(), &key, &validation)
+        let claims = decode::<Map<String, Value>>(token.trim(), &key, &validation)
             .map(|data| data.claims)
-            .map_err(|e| refusal(e.kind()))
+            .map_err(|e| refusal(e.kind()))?;
+        // jsonwebtoken leaves `iat` alone; the authorizer wants it in the past too.
+        match claims.get("iat") {
+            None => Ok(claims),
+            Some(iat) => match iat.as_f64() {
+                Some(at) if at <= chrono::Utc::now().timestamp() as f64 => Ok(claims),
+                Some(_) => Err(Refusal::NotYetValid),
+                None => Err(Refusal::Malformed),
+            },
+        }
     }
 }
 
@@ -125,6 +138,7 @@ fn refusal(kind: &jsonwebtoken::errors::ErrorKind) -> Refusal {
     use jsonwebtoken::errors::ErrorKind;
     match kind {
         ErrorKind::ExpiredSignature => Refusal::Expired,
+        ErrorKind::ImmatureSignature => Refusal::NotYetValid,
         ErrorKind::InvalidSignature | ErrorKind::InvalidAlgorithm => Refusal::BadSignature,
         ErrorKind::InvalidAudience => Refusal::WrongAudience,
         ErrorKind::InvalidIssuer => Refusal::WrongIssuer,
@@ -181,6 +195,33 @@ mod tests {
             .mint("agentcore-gateway", past, DEFAULT_TTL)
             .unwrap_or_default();
         assert_eq!(jwt.verify(&t, "agentcore-gateway"), Err(Refusal::Expired));
+    }
+
+    #[test]
+    fn a_token_not_valid_yet_is_refused_as_api_gateway_does() {
+        let jwt = Jwt::new("k", "devstack");
+        let now = chrono::Utc::now().timestamp();
+        let with = |extra: Value| {
+            jwt.mint("vendor-api", claims(extra), DEFAULT_TTL)
+                .unwrap_or_default()
+        };
+        for future in [json!({"nbf": now + 3600}), json!({"iat": now + 3600})] {
+            assert_eq!(
+                jwt.verify(&with(future.clone()), "vendor-api"),
+                Err(Refusal::NotYetValid),
+                "{future}"
+            );
+        }
+        assert_eq!(
+            jwt.verify(&with(json!({"iat": "yesterday"})), "vendor-api"),
+            Err(Refusal::Malformed)
+        );
+        let past = with(json!({"nbf": now - 60, "iat": now - 60, "vendor_id": "V"}));
+        assert_eq!(
+            jwt.verify(&past, "vendor-api")
+                .map(|c| c.get("vendor_id").cloned()),
+            Ok(Some(json!("V")))
+        );
     }
 
     #[test]

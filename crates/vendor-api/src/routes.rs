@@ -126,6 +126,11 @@ impl<H: UploadHistory, S: UrlSigner> VendorApi<'_, H, S> {
 
     /// The vendor's upload; a missing one and another vendor's are the same 404.
     async fn own_upload(&self, vendor: &str, upload_id: &str) -> Result<UploadView, Failure> {
+        // No stored id holds a NUL (PostgreSQL's text cannot): such an id names no upload,
+        // and asking the catalog would turn the caller's typo into a fault.
+        if upload_id.contains('\0') {
+            return Err(ApiError::no_such_upload(upload_id).into());
+        }
         Ok(self
             .history
             .get_upload(vendor, upload_id)

@@ -33,9 +33,7 @@ impl NewUpload {
             None => return Err(bad_name("file_name is required")),
         };
         let content_length = match body.get("content_length") {
-            Some(Value::Number(n)) => n.as_u64().ok_or_else(|| {
-                bad_length(format!("content_length must be a whole number of bytes, not {n}"))
-            })?,
+            Some(Value::Number(n)) => whole_bytes(n, max_bytes)?,
             Some(_) => {
                 return Err(bad_length(
                     "content_length must be a number (the file's size in bytes)",
@@ -49,12 +47,7 @@ impl NewUpload {
             ));
         }
         if content_length > max_bytes {
-            return Err(ApiError::new(
-                ApiErrorCode::FileTooLarge,
-                format!(
-                    "content_length {content_length} is over the limit of {max_bytes} bytes; split the file and upload each part"
-                ),
-            ));
+            return Err(too_large(content_length, max_bytes));
         }
         Ok(NewUpload {
             file_name,
@@ -66,6 +59,36 @@ impl NewUpload {
     pub fn key(&self, vendor_id: &str) -> String {
         format!("uploads/{vendor_id}/{}", self.file_name)
     }
+}
+
+/// A JSON number of bytes: whole and not negative, however it is written (`1000`,
+/// `1000.0`, `1e3`). One past `u64` is still a length, over any limit: 413, not 400.
+fn whole_bytes(n: &serde_json::Number, max_bytes: u64) -> Result<u64, ApiError> {
+    if let Some(bytes) = n.as_u64() {
+        return Ok(bytes);
+    }
+    match n.as_f64() {
+        Some(f) if f >= 0.0 && f.fract() == 0.0 => {
+            if f > max_bytes as f64 {
+                Err(too_large(n, max_bytes))
+            } else {
+                // Whole, not negative and at most `max_bytes`: exact in a u64.
+                Ok(f as u64)
+            }
+        }
+        _ => Err(bad_length(format!(
+            "content_length must be a whole number of bytes (0 or more), not {n}"
+        ))),
+    }
+}
+
+fn too_large(length: impl std::fmt::Display, max_bytes: u64) -> ApiError {
+    ApiError::new(
+        ApiErrorCode::FileTooLarge,
+        format!(
+            "content_length {length} is over the limit of {max_bytes} bytes; split the file and upload each part"
+        ),
+    )
 }
 
 fn bad_name(message: impl Into<String>) -> ApiError {
@@ -100,9 +123,12 @@ fn file_name(name: &str) -> Result<String, ApiError> {
     Ok(name.to_string())
 }
 
-/// `limit`: absent → the default; otherwise a whole number in `1..=max`.
+/// `limit`: absent or empty (`?limit=`, as the route's template reads) → the default;
+/// otherwise a whole number in `1..=max`.
 fn limit(raw: Option<&str>, default: u32, max: u32) -> Result<u32, ApiError> {
-    let Some(raw) = raw else { return Ok(default) };
+    let Some(raw) = non_empty(raw) else {
+        return Ok(default);
+    };
     match raw.trim().parse::<u32>() {
         Ok(n) if (1..=max).contains(&n) => Ok(n),
         _ => Err(ApiError::new(

@@ -58,7 +58,22 @@ fn content_length_is_a_positive_whole_number_up_to_the_limit() {
     let too_big = parse(json!(101)).err();
     assert_eq!(too_big.as_ref().map(|e| e.code.http_status()), Some(413));
     assert_eq!(too_big.as_ref().map(|e| e.code.as_str()), Some("FILE_TOO_LARGE"));
-    for bad in [json!(0), json!(-1), json!(1.5), json!("10"), json!(null)] {
+    // A JSON number is a number however it is written.
+    assert_eq!(parse(json!(1e2)).map(|u| u.content_length).ok(), Some(100));
+    assert_eq!(parse(json!(64.0)).map(|u| u.content_length).ok(), Some(64));
+    // Past u64 (serde_json holds it as 1e23): still a length, over the limit.
+    let huge: serde_json::Value = serde_json::from_str("99999999999999999999999").unwrap_or_default();
+    let huge = parse(huge).err();
+    assert_eq!(huge.as_ref().map(|e| e.code.as_str()), Some("FILE_TOO_LARGE"));
+    assert!(huge.is_some_and(|e| e.message.contains("over the limit of 100 bytes")));
+    for bad in [
+        json!(0),
+        json!(-1),
+        json!(1.5),
+        json!(-1e30),
+        json!("10"),
+        json!(null),
+    ] {
         assert_eq!(code(parse(bad.clone())), Some("INVALID_CONTENT_LENGTH"), "{bad}");
     }
     assert_eq!(
@@ -110,7 +125,6 @@ fn listing_parameters_have_defaults_bounds_and_named_errors() {
         (vec![("limit", "101")], "INVALID_LIMIT"),
         (vec![("limit", "ten")], "INVALID_LIMIT"),
         (vec![("limit", "-1")], "INVALID_LIMIT"),
-        (vec![("limit", "")], "INVALID_LIMIT"),
         (vec![("status", "done")], "INVALID_STATUS"),
         (vec![("from", "yesterday")], "INVALID_DATE"),
         (vec![("from", "2026-02-01"), ("to", "2026-01-01")], "INVALID_DATE"),
@@ -126,6 +140,18 @@ fn listing_parameters_have_defaults_bounds_and_named_errors() {
     assert_eq!(errors("1000").map(|q| q.limit).ok(), Some(1000));
     assert_eq!(code(errors("1001")), Some("INVALID_LIMIT"));
     assert_eq!(ErrorsQuery::parse(|_| None).map(|q| q.limit).ok(), Some(100));
+    // The route's template as written (every parameter empty) is the defaults.
+    let empty = |k: &str| {
+        ["status", "from", "to", "limit", "next_token"]
+            .contains(&k)
+            .then_some("")
+    };
+    let q = UploadsQuery::parse(empty).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        (q.limit, q.status, q.from, q.to, q.next_token),
+        (20, None, None, None, None)
+    );
+    assert_eq!(ErrorsQuery::parse(empty).map(|q| q.limit).ok(), Some(100));
 }
 
 #[test]
