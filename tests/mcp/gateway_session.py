@@ -182,6 +182,17 @@ async def main(s):
             "Authorization": f"Bearer {s['token_a']}"})
         check("a batch body is refused by the interceptor",
               resp.status_code == 200 and resp.json().get("error", {}).get("code") == -32600, resp.text[:300])
+        json_headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+                        "Authorization": f"Bearer {s['token_a']}"}
+        resp = await http.post(url, content=b'{"jsonrpc": "2.0",', headers=json_headers)
+        check("a body that is not JSON: HTTP 400, JSON-RPC parse error -32700 with a null id",
+              resp.status_code == 400 and resp.json().get("id", "absent") is None
+              and resp.json().get("error", {}).get("code") == -32700, f"{resp.status_code} {resp.text[:300]}")
+        resp = await http.post(url, json={"jsonrpc": "2.0", "id": 11, "method": "tools/call", "params": {}},
+                               headers=json_headers)
+        check("tools/call without a name: invalid params -32602 naming what is missing",
+              resp.status_code == 200 and resp.json().get("error", {}).get("code") == -32602
+              and "name" in resp.json()["error"].get("message", ""), resp.text[:300])
 
 
 if __name__ == "__main__":

@@ -34,9 +34,18 @@ pub async fn intercept(State(gateway): State<Arc<Gateway>>, request: Request, ne
             &jsonrpc_error(&Value::Null, -32600, "the request body is too large"),
         );
     };
-    let Ok(message) = serde_json::from_slice::<Value>(&bytes) else {
-        // Not JSON: the MCP layer answers the parse error; nothing can be called.
-        return next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let message = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(message) => message,
+        // Sent as JSON but not JSON: JSON-RPC's parse error, with HTTP 400 as the
+        // Streamable HTTP transport asks (rmcp would answer 415 in plain text).
+        Err(e) if is_json(&parts.headers) => {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                &jsonrpc_error(&Value::Null, -32700, &format!("Parse error: {e}")),
+            );
+        }
+        // Another content type: the MCP layer refuses it (415); nothing can be called.
+        Err(_) => return next.run(Request::from_parts(parts, Body::from(bytes))).await,
     };
     let id = message.get("id").cloned().unwrap_or(Value::Null);
     let headers = PASS_REQUEST_HEADERS.then(|| headers_event(&parts.headers));
@@ -69,6 +78,15 @@ pub async fn intercept(State(gateway): State<Arc<Gateway>>, request: Request, ne
         .headers
         .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
     next.run(Request::from_parts(parts, Body::from(bytes))).await
+}
+
+/// `Content-Type: application/json` (parameters such as `charset` allowed).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
 }
 
 /// The request's headers as the interceptor event's `headers` object: names as

@@ -7,8 +7,10 @@ use super::{Gateway, GATEWAY_ID, INTERNAL_ERROR_MESSAGE};
 use crate::functions::{schemas, Target};
 use domain::tools::gateway::GatewayInvocation;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, JsonObject,
-    ListToolsResult, PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig, Tool,
+    CallToolRequestMethod, CallToolRequestParams, CallToolResponse, CallToolResult, ConstString,
+    ContentBlock, CustomRequest, CustomResult, ErrorCode, Implementation, JsonObject, ListToolsRequestMethod,
+    ListToolsResult, PaginatedRequestParams, PingRequestMethod, ProtocolVersion, ServerCapabilities,
+    ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
@@ -83,6 +85,17 @@ impl ServerHandler for Tools {
         Ok(ListToolsResult::with_all_items(self.0.tools.clone()))
     }
 
+    /// rmcp hands a method it knows but whose `params` it could not read (`tools/call`
+    /// without `name`) here, as if the method were unknown. JSON-RPC calls that invalid
+    /// params (-32602), and says which; an unknown method stays -32601.
+    async fn on_custom_request(
+        &self,
+        request: CustomRequest,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CustomResult, ErrorData> {
+        Err(unreadable_or_unknown(&request.method))
+    }
+
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
@@ -129,6 +142,25 @@ impl ServerHandler for Tools {
     }
 }
 
+/// The error for a request rmcp could not type: invalid params for a method served here,
+/// method not found for any other.
+fn unreadable_or_unknown(method: &str) -> ErrorData {
+    if method == CallToolRequestMethod::VALUE {
+        ErrorData::invalid_params(
+            "tools/call needs params {\"name\": \"<target>___<tool>\", \"arguments\": {...}}",
+            None,
+        )
+    } else if [ListToolsRequestMethod::VALUE, PingRequestMethod::VALUE].contains(&method) {
+        ErrorData::invalid_params(format!("{method}: params must be an object if given"), None)
+    } else {
+        ErrorData::new(
+            ErrorCode::METHOD_NOT_FOUND,
+            format!("Method not found: {method}"),
+            None,
+        )
+    }
+}
+
 /// A tool's business failure: `{"error": {"code": "...", "message": "..."}}`.
 pub fn is_business_error(result: &Value) -> bool {
     result
@@ -151,6 +183,20 @@ mod tests {
             &json!({"reviews": [], "summary": {}, "next_token": null})
         ));
         assert!(!is_business_error(&json!({"error": "text"})));
+    }
+
+    #[test]
+    fn a_served_method_with_unreadable_params_is_invalid_params_and_any_other_not_found() {
+        let call = unreadable_or_unknown("tools/call");
+        assert_eq!(call.code, ErrorCode::INVALID_PARAMS);
+        assert!(call.message.contains("name"), "{}", call.message);
+        assert_eq!(
+            unreadable_or_unknown("tools/list").code,
+            ErrorCode::INVALID_PARAMS
+        );
+        let other = unreadable_or_unknown("prompts/get");
+        assert_eq!(other.code, ErrorCode::METHOD_NOT_FOUND);
+        assert!(other.message.contains("prompts/get"), "{}", other.message);
     }
 
     #[test]
