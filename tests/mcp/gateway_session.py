@@ -193,6 +193,18 @@ async def main(s):
         check("tools/call without a name: invalid params -32602 naming what is missing",
               resp.status_code == 200 and resp.json().get("error", {}).get("code") == -32602
               and "name" in resp.json()["error"].get("message", ""), resp.text[:300])
+        resp = await http.post(url, json={"jsonrpc": "2.0", "id": 12, "method": "initialize", "params": {}},
+                               headers=json_headers)
+        check("initialize with params it cannot read: -32602, not an unknown method",
+              resp.status_code == 200 and resp.json().get("error", {}).get("code") == -32602, resp.text[:300])
+        resp = await http.post(url, json={"jsonrpc": "2.0", "id": 14, "method": "tools/list", "params": "x"},
+                               headers=json_headers)
+        check("params that are not structured (a string): HTTP 400, invalid request -32600",
+              resp.status_code == 400 and resp.json().get("error", {}).get("code") == -32600, resp.text[:300])
+        resp = await http.post(url, json={"id": 13, "method": "tools/list"}, headers=json_headers)
+        check("JSON that is no JSON-RPC message: HTTP 400, invalid request -32600 with its id",
+              resp.status_code == 400 and resp.json().get("id") == 13
+              and resp.json().get("error", {}).get("code") == -32600, f"{resp.status_code} {resp.text[:300]}")
 
 
 if __name__ == "__main__":

@@ -387,6 +387,13 @@ async fn tokens_are_checked_as_the_jwt_authorizer_checks_them() {
                 .is_some_and(|h| h.contains("invalid_token")),
             "{what}"
         );
+        if what.contains("hour from now") {
+            assert!(
+                r.header("www-authenticate")
+                    .is_some_and(|h| h.contains("not valid yet")),
+                "{what}: {r:?}"
+            );
+        }
     }
     // Verified, but no vendor claim: the function refuses it.
     let no_vendor = jwt

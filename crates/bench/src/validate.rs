@@ -352,8 +352,9 @@ pub async fn run(db: &Db) -> anyhow::Result<Section> {
         .vs("COPY", copy_rate, asked_of_copy),
     );
     s.note(format!(
-        "On loopback the ×20 target asks ours for {asked_of_copy:.2}× COPY's rate: to look up, \
-         validate and upsert each row nearly as fast as PostgreSQL bulk-loads the bare rows. \
+        "On loopback the ×20 target asks ours for {asked_of_copy:.2}× COPY's rate in this run: \
+         to look up, validate and upsert each row at that share of the rate at which \
+         PostgreSQL bulk-loads the bare rows. \
          The naive path is bound by its 4 awaited round trips a row, which loopback makes \
          cheap; the table's estimate lines put a network round trip back on both sides."
     ));

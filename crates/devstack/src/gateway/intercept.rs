@@ -16,6 +16,7 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use rmcp::model::ClientJsonRpcMessage;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -47,6 +48,18 @@ pub async fn intercept(State(gateway): State<Arc<Gateway>>, request: Request, ne
         // Another content type: the MCP layer refuses it (415); nothing can be called.
         Err(_) => return next.run(Request::from_parts(parts, Body::from(bytes))).await,
     };
+    // JSON but no JSON-RPC message (`{}`, no `jsonrpc`): JSON-RPC's invalid request, where
+    // rmcp would answer 415 in plain text. A batch goes on: the interceptor refuses it.
+    if !message.is_array() && serde_json::from_value::<ClientJsonRpcMessage>(message.clone()).is_err() {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            &jsonrpc_error(
+                message.get("id").unwrap_or(&Value::Null),
+                -32600,
+                "Invalid Request: not a JSON-RPC 2.0 request, notification or response",
+            ),
+        );
+    }
     let id = message.get("id").cloned().unwrap_or(Value::Null);
     let headers = PASS_REQUEST_HEADERS.then(|| headers_event(&parts.headers));
     let input = interceptor_event(&String::from_utf8_lossy(&bytes), &message, headers);

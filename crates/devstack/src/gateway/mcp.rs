@@ -8,9 +8,9 @@ use crate::functions::{schemas, Target};
 use domain::tools::gateway::GatewayInvocation;
 use rmcp::model::{
     CallToolRequestMethod, CallToolRequestParams, CallToolResponse, CallToolResult, ConstString,
-    ContentBlock, CustomRequest, CustomResult, ErrorCode, Implementation, JsonObject, ListToolsRequestMethod,
-    ListToolsResult, PaginatedRequestParams, PingRequestMethod, ProtocolVersion, ServerCapabilities,
-    ServerConfig, Tool,
+    ContentBlock, CustomRequest, CustomResult, ErrorCode, Implementation, InitializeResultMethod, JsonObject,
+    ListToolsRequestMethod, ListToolsResult, PaginatedRequestParams, PingRequestMethod, ProtocolVersion,
+    ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
@@ -145,20 +145,24 @@ impl ServerHandler for Tools {
 /// The error for a request rmcp could not type: invalid params for a method served here,
 /// method not found for any other.
 fn unreadable_or_unknown(method: &str) -> ErrorData {
-    if method == CallToolRequestMethod::VALUE {
-        ErrorData::invalid_params(
-            "tools/call needs params {\"name\": \"<target>___<tool>\", \"arguments\": {...}}",
-            None,
-        )
-    } else if [ListToolsRequestMethod::VALUE, PingRequestMethod::VALUE].contains(&method) {
-        ErrorData::invalid_params(format!("{method}: params must be an object if given"), None)
-    } else {
-        ErrorData::new(
-            ErrorCode::METHOD_NOT_FOUND,
-            format!("Method not found: {method}"),
-            None,
-        )
-    }
+    let expected = match method {
+        m if m == CallToolRequestMethod::VALUE => {
+            "params {\"name\": \"<target>___<tool>\", \"arguments\": {...}}"
+        }
+        m if m == InitializeResultMethod::VALUE => {
+            "params {\"protocolVersion\", \"capabilities\": {...}, \"clientInfo\": {\"name\", \"version\"}}"
+        }
+        m if m == ListToolsRequestMethod::VALUE => "no params, or {\"cursor\": \"<string>\"}",
+        m if m == PingRequestMethod::VALUE => "no params, or an object",
+        _ => {
+            return ErrorData::new(
+                ErrorCode::METHOD_NOT_FOUND,
+                format!("Method not found: {method}"),
+                None,
+            )
+        }
+    };
+    ErrorData::invalid_params(format!("unreadable params: {method} takes {expected}"), None)
 }
 
 /// A tool's business failure: `{"error": {"code": "...", "message": "..."}}`.
@@ -190,10 +194,11 @@ mod tests {
         let call = unreadable_or_unknown("tools/call");
         assert_eq!(call.code, ErrorCode::INVALID_PARAMS);
         assert!(call.message.contains("name"), "{}", call.message);
-        assert_eq!(
-            unreadable_or_unknown("tools/list").code,
-            ErrorCode::INVALID_PARAMS
-        );
+        for served in ["initialize", "tools/list", "ping"] {
+            let e = unreadable_or_unknown(served);
+            assert_eq!(e.code, ErrorCode::INVALID_PARAMS, "{served}");
+            assert!(e.message.contains(served), "{}", e.message);
+        }
         let other = unreadable_or_unknown("prompts/get");
         assert_eq!(other.code, ErrorCode::METHOD_NOT_FOUND);
         assert!(other.message.contains("prompts/get"), "{}", other.message);

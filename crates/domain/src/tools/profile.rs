@@ -36,7 +36,7 @@ impl CustomerId {
         }
         if s.len() > MAX_CUSTOMER_ID_BYTES {
             return Err(format!(
-                "customer_id is {} characters; a customer id has at most {MAX_CUSTOMER_ID_BYTES} (DynamoDB's key limit)",
+                "customer_id is {} bytes; a customer id has at most {MAX_CUSTOMER_ID_BYTES} (DynamoDB's key limit)",
                 s.len()
             ));
         }

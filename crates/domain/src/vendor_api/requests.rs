@@ -77,7 +77,7 @@ fn whole_bytes(n: &serde_json::Number, max_bytes: u64) -> Result<u64, ApiError> 
             }
         }
         _ => Err(bad_length(format!(
-            "content_length must be a whole number of bytes (0 or more), not {n}"
+            "content_length must be a positive whole number of bytes, not {n}"
         ))),
     }
 }
