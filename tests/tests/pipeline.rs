@@ -307,6 +307,58 @@ async fn file_level_failures_are_final_with_a_row_zero_error_and_a_report() {
     }
 }
 
+/// DESIGN.md §3: "the original columns" and, for `MISSING_COLUMNS`, "the header as read":
+/// the report names each column as the file's header writes it, not as it is matched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_names_the_columns_as_the_files_header_writes_them() {
+    let stack = stack().await;
+    let p = unique("NAMES");
+    let written = " Vendor_Product_ID ,Product_Name,CATEGORY,SKU,Price,Stock_Quantity,My Notes";
+    let body = format!(
+        "{written}\n{p}-P1,Lamp,Electronics,{p}-SKU-1,12.50,3,ok\n{p}-P2,Desk,Electronics,{p}-SKU-2,free,4,=note\n"
+    );
+    let h = stack
+        .upload("VEND001", &format!("{p}.csv"), body.into_bytes(), false)
+        .await
+        .expect("upload");
+    assert_eq!(field(&h, "status"), "partial", "{h}");
+    assert_eq!(field(&h, "valid_records"), 1, "{h}");
+    let key = field(&h, "error_file_s3_key")
+        .as_str()
+        .expect("report key")
+        .to_string();
+    let report = s3_text(&stack, &key).await;
+    let lines: Vec<&str> = report.lines().collect();
+    assert_eq!(lines[0], format!("{written},row_number,error_type,error_message"));
+    assert!(
+        lines[1].starts_with(&format!(
+            "{p}-P2,Desk,Electronics,{p}-SKU-2,free,4,'=note,2,INVALID_PRICE,"
+        )),
+        "{report}"
+    );
+
+    let missing = "SKU, Product Name ,Price";
+    let h = stack
+        .upload(
+            "VEND001",
+            &format!("{p}-missing.csv"),
+            format!("{missing}\nA,B,1\n").into_bytes(),
+            false,
+        )
+        .await
+        .expect("upload");
+    assert_eq!(field(&h, "status"), "failed", "{h}");
+    let key = field(&h, "error_file_s3_key")
+        .as_str()
+        .expect("report key")
+        .to_string();
+    let report = s3_text(&stack, &key).await;
+    assert_eq!(
+        report.lines().next(),
+        Some(format!("{missing},row_number,error_type,error_message").as_str())
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_over_the_size_limit_is_refused_unread() {
     let mut stack = stack().await;

@@ -49,7 +49,8 @@ pub async fn child(upload_id: &str) -> anyhow::Result<ChildReport> {
     let key = format!("reports/VEND001/{upload_id}.csv");
     let start_rss_kb = rss_kb();
     let start = Instant::now();
-    domain::report_upload::write_report(&catalog, &objects, &bucket, &key, upload_id, &columns).await?;
+    domain::report_upload::write_report(&catalog, &objects, &bucket, &key, upload_id, &columns, &columns)
+        .await?;
     Ok(ChildReport {
         rows: ERRORS as u64,
         bytes: 0,

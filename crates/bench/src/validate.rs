@@ -65,6 +65,7 @@ pub async fn prepared_upload(
                 file_name: "bench.csv".into(),
                 s3_key: format!("uploads/VEND001/{prefix}.csv"),
                 total_records: rows as u64,
+                header: columns.clone(),
                 columns,
                 uploaded_at: now,
                 source: UploadEvent {

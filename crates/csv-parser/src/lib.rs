@@ -187,7 +187,7 @@ where
             let missing: Vec<String> = header.missing_required.iter().map(|c| c.to_string()).collect();
             let error = messages::missing_columns(&missing);
             return self
-                .fail(&ctx, header.columns.clone(), header.columns.clone(), error)
+                .fail(&ctx, header.columns.clone(), header.raw.clone(), error)
                 .await;
         }
         let mut total: u64 = 0;
@@ -222,6 +222,7 @@ where
             s3_key: upload.stored_s3_key(),
             total_records: total,
             columns: header.columns.clone(),
+            header: header.raw.clone(),
             uploaded_at: event_time,
             source: event.clone(),
         };

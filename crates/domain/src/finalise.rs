@@ -46,7 +46,8 @@ pub async fn finalise_from(
     let status = UploadStatus::final_for(state.valid_records, state.error_records);
     let key = if state.error_records > 0 {
         let key = report_key(&state.vendor_id, upload_id);
-        report_upload::write_report(ledger, objects, bucket, &key, upload_id, &state.columns).await?;
+        let (columns, names) = (&state.columns, &state.header);
+        report_upload::write_report(ledger, objects, bucket, &key, upload_id, columns, names).await?;
         Some(key)
     } else {
         None

@@ -1,6 +1,7 @@
 //! The vendor's error report: `reports/{vendor_id}/{upload_id}.csv`.
 //!
-//! The file's columns in the file's order, then `row_number,error_type,error_message`;
+//! The file's columns in the file's order (named as the file's header writes them), then
+//! `row_number,error_type,error_message`;
 //! one line per error; every line as wide as the header. Cells are neutralised against
 //! spreadsheet formula injection.
 
@@ -35,12 +36,24 @@ pub struct ReportWriter {
 }
 
 impl ReportWriter {
-    /// Starts with the header. `columns` is the file's normalised header in file order
-    /// (empty for reports that have no header to show: an unknown or inactive vendor, an
-    /// empty file, a header that is not UTF-8).
+    /// Starts with the header, its columns shown as named. `columns` is the file's
+    /// normalised header in file order (empty for reports that have no header to show:
+    /// an unknown or inactive vendor, an empty file, a header that is not UTF-8).
     pub fn new(columns: &[String]) -> Result<ReportWriter, csv::Error> {
+        ReportWriter::named(columns, columns)
+    }
+
+    /// Starts with the header, showing `names` (the header as the file writes it, one
+    /// per column) for `columns` (the normalised names the rows' cells are keyed by).
+    /// Without a name for every column, the columns show as named.
+    pub fn named(columns: &[String], names: &[String]) -> Result<ReportWriter, csv::Error> {
+        let shown = if names.len() == columns.len() {
+            names
+        } else {
+            columns
+        };
         let mut out = writer();
-        let mut header: Vec<&str> = columns.iter().map(String::as_str).collect();
+        let mut header: Vec<&str> = shown.iter().map(String::as_str).collect();
         header.extend(["row_number", "error_type", "error_message"]);
         out.write_record(header.iter().map(|h| neutralise(h).into_owned()))?;
         Ok(ReportWriter {

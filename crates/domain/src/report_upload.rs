@@ -17,7 +17,8 @@ fn render_error(e: csv::Error) -> PortError {
     PortError::rejected("report", format!("cannot render the report: {e}"))
 }
 
-/// Renders the upload's report at `key`. Deterministic bytes: two racing finalisers
+/// Renders the upload's report at `key`: `columns` the normalised header (the rows'
+/// cells are keyed by it), `names` the header as written (the report's header). Deterministic bytes: two racing finalisers
 /// write the same object.
 pub async fn write_report(
     ledger: &(impl UploadCompletion + ?Sized),
@@ -26,8 +27,9 @@ pub async fn write_report(
     key: &str,
     upload_id: &str,
     columns: &[String],
+    names: &[String],
 ) -> Result<(), PortError> {
-    let mut writer = ReportWriter::new(columns).map_err(render_error)?;
+    let mut writer = ReportWriter::named(columns, names).map_err(render_error)?;
     let mut parts = Parts::new(objects, bucket, key);
     let mut after = None;
     loop {

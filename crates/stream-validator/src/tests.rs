@@ -76,6 +76,7 @@ async fn parsed(mem: &Memory, upload_id: &str, columns: &[&str], items: &[&Uploa
             s3_key: "uploads/VEND001/p.csv".into(),
             total_records: items.len() as u64,
             columns: columns.iter().map(|c| c.to_string()).collect(),
+            header: columns.iter().map(|c| c.to_string()).collect(),
             uploaded_at: chrono::Utc::now(),
             source: domain::upload::UploadEvent {
                 bucket: BUCKET.into(),

@@ -64,6 +64,41 @@ async fn an_upload_ends_exactly_when_every_row_is_decided() {
 }
 
 #[tokio::test]
+async fn the_report_shows_the_header_as_written_when_it_was_kept() {
+    let mem = Memory::default();
+    for (id, header) in [
+        ("KEPT", vec![" SKU ", "Price"]),
+        ("OLD", vec![]),
+        ("ODD", vec!["only one"]),
+    ] {
+        upload(&mem, id, 1, 0, 1);
+        let mut db = mem.db.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(h) = db.history.get_mut(id) {
+            h.header = header.iter().map(|n| n.to_string()).collect();
+        }
+    }
+    let first_line = |id: &str| {
+        mem.object_text(BUCKET, &report(id))
+            .and_then(|r| r.lines().next().map(str::to_string))
+    };
+    for id in ["KEPT", "OLD", "ODD"] {
+        assert_eq!(run(&mem, id).await.ok(), Some(Some(UploadStatus::Failed)), "{id}");
+    }
+    assert_eq!(
+        first_line("KEPT").as_deref(),
+        Some(" SKU ,Price,row_number,error_type,error_message")
+    );
+    // Registered without the names, or not one per column: the normalised names.
+    for id in ["OLD", "ODD"] {
+        assert_eq!(
+            first_line(id).as_deref(),
+            Some("sku,price,row_number,error_type,error_message"),
+            "{id}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn the_final_status_follows_the_counts_and_a_report_comes_with_errors() {
     let mem = Memory::default();
     upload(&mem, "CLEAN", 2, 2, 0);

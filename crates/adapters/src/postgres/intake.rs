@@ -69,7 +69,9 @@ impl UploadIntake for PgCatalog {
         let total = i32::try_from(s.total_records)
             .map_err(|_| PortError::rejected("PostgreSQL", "too many rows for one upload"))?;
         let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
-        let metadata = serde_json::json!({ "columns": s.columns, "parsed": false, "source": s.source });
+        let metadata = serde_json::json!({
+            "columns": s.columns, "header": s.header, "parsed": false, "source": s.source
+        });
         let inserted = client
             .query_opt(
                 "INSERT INTO upload_history (upload_id, vendor_id, file_name, s3_key, total_records,

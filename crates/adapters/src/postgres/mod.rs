@@ -70,6 +70,7 @@ use state_query;
 
 fn state_of(upload_id: String, row: &tokio_postgres::Row, first: usize) -> Result<UploadState, PortError> {
     let metadata: serde_json::Value = row.get(first + 6);
+    let columns = columns_of(&metadata);
     Ok(UploadState {
         upload_id,
         vendor_id: row.get(first),
@@ -78,7 +79,8 @@ fn state_of(upload_id: String, row: &tokio_postgres::Row, first: usize) -> Resul
         valid_records: i64::from(row.get::<_, i32>(first + 3)),
         error_records: i64::from(row.get::<_, i32>(first + 4)),
         error_file_s3_key: row.get(first + 5),
-        columns: columns_of(&metadata),
+        header: names_of(&metadata, &columns),
+        columns,
         parsed: metadata.get("parsed").and_then(|p| p.as_bool()).unwrap_or(true),
         source: metadata
             .get("source")
@@ -91,11 +93,22 @@ fn row_errors_json(errors: &[RowError]) -> Result<serde_json::Value, PortError> 
 }
 
 fn columns_of(metadata: &serde_json::Value) -> Vec<String> {
+    strings(metadata, "columns").unwrap_or_default()
+}
+
+/// The header as written (`metadata.header`, one name per column), or the normalised
+/// `columns` for an upload registered without it.
+fn names_of(metadata: &serde_json::Value, columns: &[String]) -> Vec<String> {
+    strings(metadata, "header")
+        .filter(|names| names.len() == columns.len())
+        .unwrap_or_else(|| columns.to_vec())
+}
+
+fn strings(metadata: &serde_json::Value, key: &str) -> Option<Vec<String>> {
     metadata
-        .get("columns")
+        .get(key)
         .and_then(|c| c.as_array())
         .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
-        .unwrap_or_default()
 }
 
 fn to_i32(n: u64) -> Result<i32, PortError> {

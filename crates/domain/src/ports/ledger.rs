@@ -53,6 +53,9 @@ pub struct UploadStart {
     pub s3_key: String,
     pub total_records: u64,
     pub columns: Vec<String>,
+    /// The header's names as written (BOM removed, not trimmed), one per column: the
+    /// report's header.
+    pub header: Vec<String>,
     pub uploaded_at: DateTime<Utc>,
     /// The PUT being parsed, kept so that an interrupted parse can be resumed.
     pub source: UploadEvent,
@@ -182,6 +185,9 @@ pub struct UploadState {
     pub error_records: i64,
     pub error_file_s3_key: Option<String>,
     pub columns: Vec<String>,
+    /// The header's names as written, one per column (the report's header); the
+    /// normalised `columns` when the upload did not keep them.
+    pub header: Vec<String>,
     /// Every item of the upload is written.
     pub parsed: bool,
     /// The PUT it was parsed from (absent for file-level failures and old uploads).

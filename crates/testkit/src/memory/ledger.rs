@@ -44,7 +44,7 @@ impl UploadIntake for Memory {
     ) -> Result<StartOutcome, PortError> {
         self.trip("start_upload", &start.upload_id)?;
         pg_text([start.vendor_id.as_str(), &start.file_name, &start.s3_key])?;
-        pg_text(start.columns.iter().map(String::as_str))?;
+        pg_text(start.columns.iter().chain(&start.header).map(String::as_str))?;
         let mut db = lock(&self.db)?;
         let now = chrono::Utc::now();
         let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
@@ -70,6 +70,7 @@ impl UploadIntake for Memory {
                 errors: 0,
                 report_key: None,
                 columns: start.columns.clone(),
+                header: start.header.clone(),
                 parsed: false,
                 source: Some(start.source.clone()),
                 started_at: now,
@@ -124,6 +125,7 @@ impl UploadIntake for Memory {
                 errors: 0,
                 report_key: Some(failure.report_key.clone()),
                 columns: failure.columns.clone(),
+                header: Vec::new(),
                 parsed: true,
                 source: None,
                 started_at: chrono::Utc::now(),

@@ -33,6 +33,8 @@ pub struct History {
     pub errors: i64,
     pub report_key: Option<String>,
     pub columns: Vec<String>,
+    /// `metadata.header`: the names as written; empty when not kept.
+    pub header: Vec<String>,
     pub parsed: bool,
     /// The PUT the upload was parsed from.
     pub source: Option<UploadEvent>,
@@ -58,6 +60,11 @@ impl History {
             error_records: self.errors,
             error_file_s3_key: self.report_key.clone(),
             columns: self.columns.clone(),
+            header: if self.header.len() == self.columns.len() {
+                self.header.clone()
+            } else {
+                self.columns.clone()
+            },
             parsed: self.parsed,
             source: self.source.clone(),
         }
@@ -85,6 +92,7 @@ impl History {
             errors: 0,
             report_key: None,
             columns: columns.iter().map(|c| c.to_string()).collect(),
+            header: Vec::new(),
             parsed: true,
             source: None,
             started_at: Utc::now(),
