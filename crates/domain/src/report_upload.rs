@@ -18,7 +18,8 @@ fn render_error(e: csv::Error) -> PortError {
 }
 
 /// Renders the upload's report at `key`: `columns` the normalised header (the rows'
-/// cells are keyed by it), `names` the header as written (the report's header). Deterministic bytes: two racing finalisers
+/// cells are keyed by it), `names` the header as written (the report's header, as
+/// [`ReportWriter::named`] takes them). Deterministic bytes: two racing finalisers
 /// write the same object.
 pub async fn write_report(
     ledger: &(impl UploadCompletion + ?Sized),

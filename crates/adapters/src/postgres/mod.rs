@@ -70,7 +70,6 @@ use state_query;
 
 fn state_of(upload_id: String, row: &tokio_postgres::Row, first: usize) -> Result<UploadState, PortError> {
     let metadata: serde_json::Value = row.get(first + 6);
-    let columns = columns_of(&metadata);
     Ok(UploadState {
         upload_id,
         vendor_id: row.get(first),
@@ -79,8 +78,8 @@ fn state_of(upload_id: String, row: &tokio_postgres::Row, first: usize) -> Resul
         valid_records: i64::from(row.get::<_, i32>(first + 3)),
         error_records: i64::from(row.get::<_, i32>(first + 4)),
         error_file_s3_key: row.get(first + 5),
-        header: names_of(&metadata, &columns),
-        columns,
+        header: strings(&metadata, "header").unwrap_or_default(),
+        columns: columns_of(&metadata),
         parsed: metadata.get("parsed").and_then(|p| p.as_bool()).unwrap_or(true),
         source: metadata
             .get("source")
@@ -94,14 +93,6 @@ fn row_errors_json(errors: &[RowError]) -> Result<serde_json::Value, PortError> 
 
 fn columns_of(metadata: &serde_json::Value) -> Vec<String> {
     strings(metadata, "columns").unwrap_or_default()
-}
-
-/// The header as written (`metadata.header`, one name per column), or the normalised
-/// `columns` for an upload registered without it.
-fn names_of(metadata: &serde_json::Value, columns: &[String]) -> Vec<String> {
-    strings(metadata, "header")
-        .filter(|names| names.len() == columns.len())
-        .unwrap_or_else(|| columns.to_vec())
 }
 
 fn strings(metadata: &serde_json::Value, key: &str) -> Option<Vec<String>> {

@@ -54,7 +54,11 @@ pub async fn intercept(State(gateway): State<Arc<Gateway>>, request: Request, ne
         return json_response(
             StatusCode::BAD_REQUEST,
             &jsonrpc_error(
-                message.get("id").unwrap_or(&Value::Null),
+                // Echoed only when it can be an id (JSON-RPC: a string or a number).
+                message
+                    .get("id")
+                    .filter(|id| id.is_string() || id.is_number())
+                    .unwrap_or(&Value::Null),
                 -32600,
                 "Invalid Request: not a JSON-RPC 2.0 request, notification or response",
             ),

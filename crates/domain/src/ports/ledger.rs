@@ -185,8 +185,9 @@ pub struct UploadState {
     pub error_records: i64,
     pub error_file_s3_key: Option<String>,
     pub columns: Vec<String>,
-    /// The header's names as written, one per column (the report's header); the
-    /// normalised `columns` when the upload did not keep them.
+    /// The header's names as written, one per column (the report's header); empty when
+    /// the upload did not keep them ([`ReportWriter::named`](crate::report::ReportWriter::named)
+    /// then shows `columns`).
     pub header: Vec<String>,
     /// Every item of the upload is written.
     pub parsed: bool,

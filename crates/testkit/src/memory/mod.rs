@@ -60,11 +60,7 @@ impl History {
             error_records: self.errors,
             error_file_s3_key: self.report_key.clone(),
             columns: self.columns.clone(),
-            header: if self.header.len() == self.columns.len() {
-                self.header.clone()
-            } else {
-                self.columns.clone()
-            },
+            header: self.header.clone(),
             parsed: self.parsed,
             source: self.source.clone(),
         }
